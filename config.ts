@@ -1,0 +1,67 @@
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+
+/** Every setting Deckhand reads from its environment, parsed once and failing fast. */
+const envSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  DECKHAND_DATA_DIR: z.string().min(1).default('./var'),
+  DECKHAND_HOST: z.string().min(1).default('127.0.0.1'),
+  DECKHAND_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DECKHAND_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  DECKHAND_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  DECKHAND_QUEUE: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/)
+    .default('deckhand'),
+  DECKHAND_SCRIPTS_DIR: z
+    .string()
+    .min(1)
+    .default(path.resolve(import.meta.dirname, 'worker/scripts')),
+  DECKHAND_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  DECKHAND_CANCEL_GRACE_MS: z.coerce.number().int().min(0).default(5_000),
+  DECKHAND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  DECKHAND_OUTPUT_CAP_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  DECKHAND_SESSION_IDLE_HOURS: z.coerce.number().positive().default(12),
+  DECKHAND_SESSION_MAX_DAYS: z.coerce.number().positive().default(7),
+  DECKHAND_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema> & { hostname: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, hostname: os.hostname() };
+}
+
+/** Paths that may carry secrets; pino replaces them before anything is written. */
+const redact = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'authorization',
+  '*.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+export type Logger = pino.Logger;
+
+export function createLogger(level: string, name: string): Logger {
+  return pino({ level, name, redact: { paths: redact, censor: '[redacted]' } });
+}

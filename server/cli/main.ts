@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../../config.ts';
+import { apiClient, formatJobs, runRequest, watchJob } from './client.ts';
+import { CliError } from './errors.ts';
+import { migrate, readStdin, tokenCreate, userAdd } from './host.ts';
+
+const usage = `usage: deckhand <command>
+
+Host-side (straight against the database):
+  user add NAME --role viewer|operator|admin --password-stdin
+  token create --user NAME [--expires 30d]
+  migrate
+
+Over the API (set DECKHAND_URL and DECKHAND_TOKEN):
+  run script NAME [param=value…] [--wait] [--on-busy reject] [--idempotency-key KEY]
+  run KIND [field=value…] [--wait]
+  jobs [--status S] [--kind K] [--limit N]
+  watch ID
+  cancel ID`;
+
+const options = {
+  role: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  user: { type: 'string' },
+  expires: { type: 'string' },
+  wait: { type: 'boolean' },
+  'on-busy': { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  status: { type: 'string' },
+  kind: { type: 'string' },
+  limit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const {
+    values: o,
+    positionals: [cmd, ...rest],
+  } = parseArgs({ args: argv, options, allowPositionals: true });
+  if (o.help || !cmd) {
+    console.log(usage);
+    return cmd ? 0 : 2;
+  }
+  const config = loadConfig();
+  const need = (v: string | undefined, flag: string) => v ?? fail(`${flag} is required`);
+  switch (`${cmd} ${rest[0] ?? ''}`.trim()) {
+    case 'user add': {
+      if (!o['password-stdin']) fail('pass the password on standard input with --password-stdin');
+      console.log(await userAdd(config, need(rest[1], 'NAME'), need(o.role, '--role'), await readStdin()));
+      return 0;
+    }
+    case 'token create':
+      console.log(await tokenCreate(config, need(o.user, '--user'), o.expires));
+      return 0;
+    case 'migrate':
+      console.log(await migrate(config));
+      return 0;
+  }
+  const api = apiClient();
+  switch (cmd) {
+    case 'run': {
+      const headers: Record<string, string> = o['idempotency-key'] ? { 'Idempotency-Key': o['idempotency-key'] } : {};
+      const job = await api.call<{ id: string }>('POST', '/api/jobs', runRequest(rest, o['on-busy']), headers);
+      console.log(job.id);
+      if (!o.wait) return 0;
+      return (await watchJob(api, job.id)).status === 'succeeded' ? 0 : 1;
+    }
+    case 'jobs': {
+      const q = new URLSearchParams(
+        Object.entries({ status: o.status, kind: o.kind, limit: o.limit }).filter(([, v]) => v) as [string, string][],
+      );
+      console.log(formatJobs((await api.call<{ items: never[] }>('GET', `/api/jobs?${q}`)).items));
+      return 0;
+    }
+    case 'watch':
+      return (await watchJob(api, need(rest[0], 'ID'))).status === 'succeeded' ? 0 : 1;
+    case 'cancel':
+      console.log((await api.call<{ status: string }>('POST', `/api/jobs/${need(rest[0], 'ID')}/cancel`)).status);
+      return 0;
+  }
+  return fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
+}
+
+function fail(message: string, code = 1): never {
+  throw new CliError(message, code);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    const known = err instanceof CliError || err instanceof ConfigError || err?.code?.startsWith?.('ERR_PARSE_ARGS');
+    console.error(`deckhand: ${known ? err.message : (err?.stack ?? err)}`);
+    process.exit(err instanceof CliError ? err.exitCode : known ? 2 : 1);
+  },
+);

@@ -1,0 +1,25 @@
+import type { Config, Logger } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { KindRegistry } from '../jobs/index.ts';
+import type { Producer } from '../jobs/lib/queue.ts';
+import type { SessionUser } from './auth/sessions.ts';
+
+/** Everything the web tier needs, built once by the entry point (or a test). */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  producer: Producer;
+  registry: KindRegistry;
+  log: Logger;
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    user: SessionUser | null;
+    /** How the caller authenticated; CSRF checks apply to sessions only. */
+    via: 'session' | 'token' | null;
+    sessionId: string | null;
+    csrfToken: string | null;
+  };
+}

@@ -1,0 +1,57 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ZodError, z } from 'zod';
+import type { Logger } from '../config.ts';
+import { JobValidationError } from '../jobs/lib/errors.ts';
+import { QueueUnavailableError } from '../jobs/lib/queue.ts';
+
+/** An error with a status and a stable code, rendered as `{error:{code,message,details}}`. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details: unknown = null) =>
+  new HttpError(400, 'invalid_request', message, details);
+export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
+export const forbidden = (message = 'your role does not allow this') => new HttpError(403, 'forbidden', message);
+export const conflict = (message: string, details: unknown = null) => new HttpError(409, 'conflict', message, details);
+
+/** Parses with zod, turning failures into a 400 that names each field. */
+export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const r = schema.safeParse(input);
+  if (!r.success) throw badRequest(`invalid ${what}`, z.flattenError(r.error));
+  return r.data;
+}
+
+function toHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  if (err instanceof JobValidationError) return new HttpError(400, 'invalid_request', err.message, err.details);
+  if (err instanceof ZodError) return badRequest('invalid request', z.flattenError(err));
+  if (err instanceof QueueUnavailableError) return new HttpError(503, 'queue_unavailable', err.message);
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new HttpError(413, 'payload_too_large', 'the request body is too large');
+    if (err.status === 403) return new HttpError(403, 'csrf', err.message || 'cross-site request refused');
+    if (err.status < 500) return new HttpError(err.status as ContentfulStatusCode, 'invalid_request', err.message);
+  }
+  return null;
+}
+
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context) => {
+    const known = toHttpError(err);
+    if (known) {
+      return c.json({ error: { code: known.code, message: known.message, details: known.details } }, known.status);
+    }
+    log.error({ err, path: c.req.path }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: 'internal error', details: null } }, 500);
+  };
+}

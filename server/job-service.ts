@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { audit } from '../db/audit.ts';
+import { getJob, type JobRow } from '../db/job-reads.ts';
+import { endIdleJob, findByIdempotencyKey, insertQueuedJob, requestCancel } from '../db/jobs.ts';
+import type { StoredRequest } from '../jobs/lib/kind.ts';
+import { isTerminal } from '../jobs/lib/states.ts';
+import type { SessionUser } from './auth/sessions.ts';
+import type { AppDeps } from './context.ts';
+import { badRequest, conflict, forbidden, HttpError, notFound, parseOr400 } from './errors.ts';
+import { redactParams } from './serialize.ts';
+
+const envelope = z.looseObject({
+  kind: z.string().min(1).max(40),
+  onBusy: z.enum(['wait', 'reject']).optional(),
+});
+
+export const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
+
+/** Checks a job request against its kind and live state; returns what the jobs row stores. */
+export async function resolveRequest(deps: AppDeps, body: unknown): Promise<{ kind: string } & StoredRequest> {
+  const { kind: name, onBusy: _onBusy, ...rest } = parseOr400(envelope, body, 'job request');
+  const kind = deps.registry.get(name);
+  if (!kind) throw badRequest(`unknown job kind: ${name}`, { kind: [...deps.registry.keys()] });
+  const req = parseOr400(kind.request, rest, `${name} request`);
+  return { kind: name, ...(await kind.resolve(req, { scriptsDir: deps.config.DECKHAND_SCRIPTS_DIR })) };
+}
+
+/**
+ * Records the job, then enqueues it (DESIGN §2: the database records the job first).
+ * If the queue refuses after the commit, the row is ended as failed so nothing runs later unannounced.
+ */
+export async function submitJob(
+  deps: AppDeps,
+  user: SessionUser,
+  stored: { kind: string } & StoredRequest,
+  opts: { idempotencyKey?: string | null; retryOf?: string | null } = {},
+): Promise<{ id: string; created: boolean }> {
+  const kind = deps.registry.get(stored.kind);
+  if (!kind) throw badRequest(`unknown job kind: ${stored.kind}`);
+  if (!deps.producer.isConnected()) throw new HttpError(503, 'queue_unavailable', 'the job queue is unreachable');
+  const key = opts.idempotencyKey ?? null;
+  const id = await insertQueuedJob(deps.db, {
+    ...stored,
+    maxAttempts: kind.retry.attempts,
+    requestedBy: user.id,
+    actorName: user.username,
+    idempotencyKey: key,
+    retryOf: opts.retryOf ?? null,
+    auditDetails: {
+      kind: stored.kind,
+      target: stored.target,
+      script: stored.script,
+      params: redactParams(stored.params),
+    },
+  });
+  if (!id) {
+    const existing = key ? await findByIdempotencyKey(deps.db, user.id, key) : null;
+    if (!existing) throw conflict('idempotency key conflict');
+    return { id: existing, created: false };
+  }
+  try {
+    await deps.producer.add(stored.kind, id, kind.retry);
+  } catch (err) {
+    await endIdleJob(deps.db, id, 'failed', 'system', 'the job queue was unreachable; the job was not run');
+    throw err;
+  }
+  return { id, created: true };
+}
+
+export async function loadJob(deps: AppDeps, id: string): Promise<JobRow> {
+  const job = z.uuid().safeParse(id).success ? await getJob(deps.db, id) : null;
+  if (!job) throw notFound('job');
+  return job;
+}
+
+/** A job's output, history and controls belong to whoever requested it, and to admins. */
+export const ownsJob = (user: SessionUser, job: JobRow): boolean =>
+  user.role === 'admin' || job.requestedBy === user.id;
+
+/** Loads a job the caller owns (see ownsJob), or throws 404/403. */
+export async function ownedJob(deps: AppDeps, user: SessionUser, id: string): Promise<JobRow> {
+  const job = await loadJob(deps, id);
+  if (!ownsJob(user, job))
+    throw forbidden('only the user who started this job, or an admin, may see its output or act on it');
+  return job;
+}
+
+export async function cancelJob(deps: AppDeps, user: SessionUser, job: JobRow): Promise<'cancelled' | 'cancelling'> {
+  if (isTerminal(job.status)) throw conflict(`the job has already ended (${job.status})`);
+  const actor = { id: user.id, name: user.username };
+  if (await endIdleJob(deps.db, job.id, 'cancelled', user.username, 'cancelled before it started')) {
+    await deps.producer.remove(job.id);
+    await audit(deps.db, actor, 'job.cancel', job.id, { was: job.status });
+    return 'cancelled';
+  }
+  if (await requestCancel(deps.db, job.id, user.username)) {
+    await audit(deps.db, actor, 'job.cancel', job.id, { was: 'active' });
+    return 'cancelling';
+  }
+  const now = await getJob(deps.db, job.id);
+  if (now?.status === 'active') return 'cancelling'; // asked already
+  throw conflict(`the job has already ended (${now?.status})`);
+}
+
+export async function retryJob(deps: AppDeps, user: SessionUser, job: JobRow) {
+  if (!isTerminal(job.status)) throw conflict(`only jobs that have ended can be retried (this one is ${job.status})`);
+  const kind = deps.registry.get(job.kind);
+  if (!kind) throw badRequest(`unknown job kind: ${job.kind}`);
+  const req = parseOr400(kind.request, kind.fromStored(job), 'stored request');
+  const stored = await kind.resolve(req, { scriptsDir: deps.config.DECKHAND_SCRIPTS_DIR });
+  return submitJob(deps, user, { kind: job.kind, ...stored }, { retryOf: job.id });
+}

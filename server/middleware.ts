@@ -1,0 +1,72 @@
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { type Role, roleAtLeast } from '../db/users.ts';
+import { validateSession } from './auth/sessions.ts';
+import { validateApiToken } from './auth/tokens.ts';
+import type { AppEnv } from './context.ts';
+import { forbidden, HttpError } from './errors.ts';
+
+export const SESSION_COOKIE = 'deckhand_session';
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+/** Resolves the caller from a bearer token or the session cookie; never rejects by itself. */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const { db, config } = c.var.deps;
+  c.set('user', null);
+  c.set('via', null);
+  c.set('sessionId', null);
+  c.set('csrfToken', null);
+  const header = c.req.header('Authorization');
+  if (header?.startsWith('Bearer ')) {
+    const user = await validateApiToken(db, header.slice(7).trim());
+    if (!user) throw new HttpError(401, 'unauthenticated', 'invalid or expired token');
+    c.set('user', user);
+    c.set('via', 'token');
+  } else {
+    const token = getCookie(c, SESSION_COOKIE);
+    const session = token
+      ? await validateSession(db, token, {
+          idleMs: config.DECKHAND_SESSION_IDLE_HOURS * 3_600_000,
+          maxAgeMs: config.DECKHAND_SESSION_MAX_DAYS * 86_400_000,
+        })
+      : null;
+    if (session) {
+      c.set('user', session.user);
+      c.set('via', 'session');
+      c.set('sessionId', session.id);
+      c.set('csrfToken', session.csrfToken);
+    }
+  }
+  await next();
+});
+
+const isPage = (accept: string | undefined, hx: string | undefined) => !hx && (accept ?? '').includes('text/html');
+
+/** Requires a caller with at least `role`: 401 (or a login redirect for pages) and 403 otherwise. */
+export const requireRole = (role: Role) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const user = c.var.user;
+    if (!user) {
+      if (isPage(c.req.header('Accept'), c.req.header('HX-Request'))) return c.redirect('/login');
+      if (c.req.header('HX-Request')) c.header('HX-Redirect', '/login');
+      throw new HttpError(401, 'unauthenticated', 'sign in or send a bearer token');
+    }
+    if (!roleAtLeast(user.role, role)) throw forbidden(`this needs the ${role} role`);
+    await next();
+  });
+
+/**
+ * Session-authenticated writes must carry the session's CSRF token, in the
+ * X-CSRF-Token header (htmx sends it on every request) or a `_csrf` form field.
+ * Origin and Sec-Fetch-Site are checked separately by hono/csrf.
+ */
+export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.via !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
+  let sent = c.req.header(CSRF_HEADER);
+  if (!sent && (c.req.header('Content-Type') ?? '').includes('form')) {
+    const form = await c.req.parseBody();
+    sent = typeof form._csrf === 'string' ? form._csrf : undefined;
+  }
+  if (!sent || sent !== c.var.csrfToken) throw new HttpError(403, 'csrf', 'missing or wrong CSRF token');
+  await next();
+});

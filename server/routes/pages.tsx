@@ -1,0 +1,116 @@
+import { desc, lt } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { type JobRow, listEvents, listJobs } from '../../db/job-reads.ts';
+import { auditLog } from '../../db/schema.ts';
+import { JobValidationError } from '../../jobs/lib/errors.ts';
+import { listScripts } from '../../jobs/lib/manifest.ts';
+import { AuditPage } from '../../views/audit.tsx';
+import { Dashboard, JobLive, JobPage, JobRowView, NewerJobsPoller } from '../../views/jobs.tsx';
+import { FormError, ScriptsPage } from '../../views/scripts.tsx';
+import type { AppEnv } from '../context.ts';
+import { HttpError, parseOr400 } from '../errors.ts';
+import { loadJob, ownsJob, resolveRequest, submitJob } from '../job-service.ts';
+import { requireRole } from '../middleware.ts';
+import { decodeCursor, encodeCursor } from '../serialize.ts';
+
+const OUTPUT_PAGE = 2000;
+
+const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
+
+/** Reads the job first: once it is terminal, every output event already exists. */
+async function liveState(c: { var: AppEnv['Variables'] }, id: string, after: number) {
+  const job = await loadJob(c.var.deps, id);
+  const canAct = ownsJob(c.var.user!, job);
+  const output = canAct ? await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, 'output') : [];
+  const upTo = output.length === OUTPUT_PAGE ? (output.at(-1)?.seq ?? after) : job.lastSeq;
+  return { job, canAct, output: output.filter((e) => e.seq <= upTo), lastSeq: upTo };
+}
+
+/** Form fields as sent by the generated script form: empty fields mean "not given". */
+function formParams(form: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(form).filter(([k, v]) => k !== '_csrf' && v !== ''));
+}
+
+export const pageRoutes = new Hono<AppEnv>()
+  .get('/', requireRole('viewer'), async (c) => {
+    const cursor = c.req.query('cursor');
+    const before = cursor ? (decodeCursor(cursor) ?? undefined) : undefined;
+    const page = await listJobs(c.var.deps.db, { limit: 25, before });
+    return c.html(
+      <Dashboard
+        user={c.var.user!}
+        csrfToken={c.var.csrfToken}
+        jobs={page.items}
+        olderCursor={page.nextBefore === null ? null : encodeCursor(page.nextBefore)}
+        newest={!cursor}
+      />,
+    );
+  })
+  .get('/jobs/:id', requireRole('viewer'), async (c) => {
+    const s = await liveState(c, c.req.param('id'), 0);
+    return c.html(
+      <JobPage
+        user={c.var.user!}
+        csrfToken={c.var.csrfToken}
+        job={s.job}
+        canAct={s.canAct}
+        output={s.canAct ? s.output : null}
+        lastSeq={s.lastSeq}
+      />,
+    );
+  })
+  .get('/fragments/jobs/newer', requireRole('viewer'), async (c) => {
+    const { after } = parseOr400(numQuery, c.req.query(), 'query');
+    const { items } = await listJobs(c.var.deps.db, { limit: 50 });
+    const fresh = items.filter((j: JobRow) => j.num > after);
+    return c.html(
+      <>
+        <NewerJobsPoller afterNum={fresh[0]?.num ?? after} />
+        {fresh.length > 0 && (
+          <hx-partial hx-target="#job-rows" hx-swap="afterbegin">
+            {fresh.map((j) => (
+              <JobRowView job={j} />
+            ))}
+          </hx-partial>
+        )}
+      </>,
+    );
+  })
+  .get('/fragments/jobs/:id/row', requireRole('viewer'), async (c) => {
+    return c.html(<JobRowView job={await loadJob(c.var.deps, c.req.param('id'))} />);
+  })
+  .get('/fragments/jobs/:id/live', requireRole('viewer'), async (c) => {
+    const { after } = parseOr400(numQuery, c.req.query(), 'query');
+    const s = await liveState(c, c.req.param('id'), after);
+    return c.html(<JobLive job={s.job} canAct={s.canAct} lastSeq={s.lastSeq} newOutput={s.output} />);
+  })
+  .get('/scripts', requireRole('viewer'), async (c) => {
+    const scripts = await listScripts(c.var.deps.config.DECKHAND_SCRIPTS_DIR);
+    return c.html(<ScriptsPage user={c.var.user!} csrfToken={c.var.csrfToken} scripts={scripts} />);
+  })
+  .post('/ui/scripts/:name/run', requireRole('operator'), async (c) => {
+    const params = formParams(await c.req.parseBody());
+    try {
+      const stored = await resolveRequest(c.var.deps, { kind: 'script', script: c.req.param('name'), params });
+      const { id } = await submitJob(c.var.deps, c.var.user!, stored);
+      c.header('HX-Redirect', `/jobs/${id}`);
+      return c.body(null, 204);
+    } catch (err) {
+      if (err instanceof JobValidationError || (err instanceof HttpError && err.status === 400)) {
+        return c.html(<FormError message={err.message} details={err.details} />, 400);
+      }
+      throw err;
+    }
+  })
+  .get('/audit', requireRole('admin'), async (c) => {
+    const before = Number(c.req.query('before'));
+    const rows = await c.var.deps.db
+      .select()
+      .from(auditLog)
+      .where(Number.isSafeInteger(before) && before > 0 ? lt(auditLog.id, before) : undefined)
+      .orderBy(desc(auditLog.id))
+      .limit(100);
+    const older = rows.length === 100 ? (rows.at(-1)?.id ?? null) : null;
+    return c.html(<AuditPage user={c.var.user!} csrfToken={c.var.csrfToken} rows={rows} older={older} />);
+  });

@@ -1,0 +1,53 @@
+import { createLogger, loadConfig } from '../config.ts';
+import { connectDatabase } from '../db/client.ts';
+import { type EmbeddedCluster, startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { ensureInitialAdmin } from '../db/users.ts';
+import { migrateQueueBackend } from '../jobs/lib/queue.ts';
+import { keepRunning } from './supervisor.ts';
+
+/**
+ * `npm start`: everything on one machine. Starts the embedded PostgreSQL unless
+ * DATABASE_URL is set, migrates, creates the first admin, then runs the web
+ * tier and DECKHAND_WORKERS worker processes, restarting any that crash.
+ */
+const config = loadConfig();
+const log = createLogger(config.LOG_LEVEL, 'deckhand');
+
+let cluster: EmbeddedCluster | null = null;
+if (!config.DATABASE_URL) cluster = await startEmbeddedPostgres(config.DECKHAND_DATA_DIR, log);
+const databaseUrl = config.DATABASE_URL ?? cluster!.url;
+
+const database = connectDatabase(databaseUrl, 2);
+await migrateDatabase(database.db);
+await migrateQueueBackend({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
+const password = await ensureInitialAdmin(database.db, config.DECKHAND_DATA_DIR);
+await database.close();
+if (password) {
+  process.stdout.write(
+    `\n  First start: sign in as "admin" with the one-time password ${password}\n` +
+      `  (also written to ${config.DECKHAND_DATA_DIR}/initial-admin-password, mode 0600)\n\n`,
+  );
+}
+
+const env = { ...process.env, DATABASE_URL: databaseUrl };
+const processes = [
+  keepRunning('web', 'server/main.ts', env, log),
+  ...Array.from({ length: config.DECKHAND_WORKERS }, (_, i) =>
+    keepRunning(`worker-${i + 1}`, 'worker/main.ts', env, log),
+  ),
+];
+log.info({ workers: config.DECKHAND_WORKERS, backend: config.REDIS_URL ? 'redis' : 'postgres' }, 'Deckhand started');
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping Deckhand');
+  await Promise.all(processes.map((p) => p.stop(config.DECKHAND_SHUTDOWN_GRACE_MS + 5000)));
+  await cluster?.stop().catch((err) => log.warn({ err }, 'embedded PostgreSQL did not stop cleanly'));
+  log.info('Deckhand stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

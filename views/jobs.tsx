@@ -1,0 +1,187 @@
+import type { EventRow, JobRow } from '../db/job-reads.ts';
+import { isTerminal } from '../jobs/lib/states.ts';
+import type { SessionUser } from '../server/auth/sessions.ts';
+import { Layout } from './layout.tsx';
+
+const when = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '—');
+
+const subject = (j: JobRow) => j.target ?? j.script ?? '—';
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span class={`badge s-${status}`}>{status}</span>;
+}
+
+/** One dashboard row; it polls itself until the job is terminal. */
+export function JobRowView({ job }: { job: JobRow }) {
+  const poll = isTerminal(job.status)
+    ? {}
+    : { 'hx-get': `/fragments/jobs/${job.id}/row`, 'hx-trigger': 'every 2s', 'hx-swap': 'outerHTML' };
+  return (
+    <tr id={`job-${job.id}`} data-status={job.status} {...poll}>
+      <td>
+        <a href={`/jobs/${job.id}`}>{job.id.slice(0, 8)}</a>
+      </td>
+      <td>{job.kind}</td>
+      <td>{subject(job)}</td>
+      <td>
+        <StatusBadge status={job.status} />
+      </td>
+      <td>
+        <progress max="100" value={String(job.progress)} /> {job.progress}%
+      </td>
+      <td>{job.requestedByName}</td>
+      <td>{when(job.createdAt)}</td>
+    </tr>
+  );
+}
+
+/** Polls for jobs newer than `afterNum` and prepends them to the table. */
+export function NewerJobsPoller({ afterNum }: { afterNum: number }) {
+  return (
+    <div id="newer-jobs" hx-get={`/fragments/jobs/newer?after=${afterNum}`} hx-trigger="every 3s" hx-swap="outerHTML" />
+  );
+}
+
+export function Dashboard(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  jobs: JobRow[];
+  olderCursor: string | null;
+  newest: boolean;
+}) {
+  return (
+    <Layout title="Dashboard" user={p.user} csrfToken={p.csrfToken}>
+      <section class="card">
+        <h2>Recent jobs</h2>
+        {p.newest && <NewerJobsPoller afterNum={p.jobs[0]?.num ?? 0} />}
+        <table>
+          <thead>
+            <tr>
+              <th>Job</th>
+              <th>Kind</th>
+              <th>Target / script</th>
+              <th>Status</th>
+              <th>Progress</th>
+              <th>By</th>
+              <th>Created (UTC)</th>
+            </tr>
+          </thead>
+          <tbody id="job-rows">
+            {p.jobs.map((j) => (
+              <JobRowView job={j} />
+            ))}
+          </tbody>
+        </table>
+        {p.jobs.length === 0 && <p class="muted">No jobs yet. Run one from the Scripts page.</p>}
+        <p>
+          {!p.newest && <a href="/">Newest</a>}{' '}
+          {p.olderCursor && <a href={`/?cursor=${p.olderCursor}`}>Older jobs →</a>}
+        </p>
+      </section>
+    </Layout>
+  );
+}
+
+export function OutputChunks({ events }: { events: EventRow[] }) {
+  return (
+    <>
+      {events.map((e) => (
+        <span class={e.data.stream === 'stderr' ? 'stderr' : 'stdout'}>{String(e.data.text ?? '')}</span>
+      ))}
+    </>
+  );
+}
+
+/** Status, progress and controls of one job, plus any new output; polls until terminal. */
+export function JobLive(p: { job: JobRow; canAct: boolean; lastSeq: number; newOutput?: EventRow[] }) {
+  const { job } = p;
+  const terminal = isTerminal(job.status);
+  const poll = terminal
+    ? {}
+    : {
+        'hx-get': `/fragments/jobs/${job.id}/live?after=${p.lastSeq}`,
+        'hx-trigger': 'every 1s',
+        'hx-swap': 'outerHTML',
+      };
+  return (
+    <>
+      <div id="job-live" data-status={job.status} {...poll}>
+        <p>
+          <StatusBadge status={job.status} /> attempt {job.attempt} of {job.maxAttempts}
+          {job.cancelRequestedAt && !terminal && ' · cancelling…'}
+        </p>
+        <progress id="job-progress" max="100" value={String(job.progress)} />{' '}
+        <span id="job-percent">{job.progress}%</span>
+        <p id="job-step">{job.step ?? ''}</p>
+        {job.error && <p class="error">{job.error}</p>}
+        {p.canAct && (
+          <p>
+            {!terminal && (
+              <button type="button" hx-post={`/api/jobs/${job.id}/cancel`} hx-swap="none" hx-confirm="Cancel this job?">
+                Cancel
+              </button>
+            )}
+            {terminal && (
+              <button type="button" hx-post={`/api/jobs/${job.id}/retry`} hx-swap="none">
+                Retry
+              </button>
+            )}
+          </p>
+        )}
+      </div>
+      {p.newOutput && p.newOutput.length > 0 && (
+        <hx-partial hx-target="#output" hx-swap="beforeend">
+          <OutputChunks events={p.newOutput} />
+        </hx-partial>
+      )}
+    </>
+  );
+}
+
+export function JobPage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  job: JobRow;
+  canAct: boolean;
+  output: EventRow[] | null;
+  lastSeq: number;
+}) {
+  const { job } = p;
+  return (
+    <Layout title={`Job ${job.id.slice(0, 8)}`} user={p.user} csrfToken={p.csrfToken}>
+      <section class="card">
+        <dl>
+          <dt>Kind</dt>
+          <dd>{job.kind}</dd>
+          <dt>Target / script</dt>
+          <dd>{subject(job)}</dd>
+          <dt>Requested by</dt>
+          <dd>{job.requestedByName}</dd>
+          <dt>Created · started · finished (UTC)</dt>
+          <dd>
+            {when(job.createdAt)} · {when(job.startedAt)} · {when(job.finishedAt)}
+          </dd>
+          {job.retryOf && (
+            <>
+              <dt>Retry of</dt>
+              <dd>
+                <a href={`/jobs/${job.retryOf}`}>{job.retryOf.slice(0, 8)}</a>
+              </dd>
+            </>
+          )}
+        </dl>
+        <JobLive job={job} canAct={p.canAct} lastSeq={p.lastSeq} />
+      </section>
+      <section class="card">
+        <h2>Output</h2>
+        {p.output ? (
+          <pre id="output">
+            <OutputChunks events={p.output} />
+          </pre>
+        ) : (
+          <p class="muted">Only the user who started this job, or an admin, can see its output.</p>
+        )}
+      </section>
+    </Layout>
+  );
+}

@@ -1,0 +1,57 @@
+import type { Child } from 'hono/jsx';
+import type { SessionUser } from '../server/auth/sessions.ts';
+
+export interface PageProps {
+  title: string;
+  user: SessionUser | null;
+  csrfToken: string | null;
+  children: Child;
+}
+
+const nav = [
+  ['/', 'Dashboard', 'viewer'],
+  ['/scripts', 'Scripts', 'viewer'],
+  ['/audit', 'Audit log', 'admin'],
+] as const;
+
+const rank = { viewer: 0, operator: 1, admin: 2 } as const;
+
+export function Layout({ title, user, csrfToken, children }: PageProps) {
+  // htmx sends the CSRF token on every request from inside <body>.
+  const headers = csrfToken ? JSON.stringify({ 'X-CSRF-Token': csrfToken }) : undefined;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · Deckhand`}</title>
+        <link rel="stylesheet" href="/static/app.css" />
+        <script src="/static/htmx.min.js" defer />
+      </head>
+      <body hx-headers:inherited={headers}>
+        <header>
+          <strong class="brand">⚓ Deckhand</strong>
+          {user && (
+            <nav>
+              {nav
+                .filter(([, , role]) => rank[user.role] >= rank[role])
+                .map(([href, label]) => (
+                  <a href={href}>{label}</a>
+                ))}
+              <span class="who">
+                {user.username} ({user.role})
+              </span>
+              <button type="button" class="link" hx-post="/logout" hx-swap="none">
+                Sign out
+              </button>
+            </nav>
+          )}
+        </header>
+        <main>
+          <h1>{title}</h1>
+          {children}
+        </main>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,24 @@
+import { Layout } from './layout.tsx';
+
+export function LoginPage({ error, username }: { error?: string | undefined; username?: string | undefined }) {
+  return (
+    <Layout title="Sign in" user={null} csrfToken={null}>
+      <form method="post" action="/login" class="card narrow">
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <label>
+          Username
+          <input name="username" autocomplete="username" required value={username ?? ''} />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autocomplete="current-password" required />
+        </label>
+        <button type="submit">Sign in</button>
+      </form>
+    </Layout>
+  );
+}

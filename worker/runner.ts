@@ -1,0 +1,137 @@
+import type { Job, Processor } from 'bullmq';
+import { ZodError } from 'zod';
+import type { Logger } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { type ClaimedJob, claimJob, finishAttempt, renewLease, setPid } from '../db/jobs.ts';
+import type { KindRegistry } from '../jobs/index.ts';
+import { JobCancelledError, JobValidationError, UnrecoverableError, WorkerShutdownError } from '../jobs/lib/errors.ts';
+import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
+import type { JobPayload } from '../jobs/lib/queue.ts';
+import { execInGroup } from './exec.ts';
+import { JobJournal } from './journal.ts';
+
+export interface RunnerDeps {
+  db: Db;
+  registry: KindRegistry;
+  env: KindEnv;
+  /** `host:pid:random`, written as the lease owner. */
+  owner: string;
+  leaseMs: number;
+  cancelGraceMs: number;
+  outputCapBytes: number;
+  log: Logger;
+}
+
+class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
+}
+
+const canRunJobs = (role: string) => role === 'operator' || role === 'admin';
+
+/** Only these reach the user as-is; anything else may carry internals, so it is summarised. */
+function describe(err: unknown): string {
+  if (err instanceof ZodError) return `invalid stored request: ${err.issues.map((i) => i.message).join('; ')}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isUnrecoverable(err: unknown): boolean {
+  return err instanceof UnrecoverableError || err instanceof JobValidationError || err instanceof ZodError;
+}
+
+/** Environment for child processes: nothing of Deckhand's own (no database URL, no secrets). */
+function childEnv(jobId: string, extra?: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    DECKHAND_JOB_ID: jobId,
+    ...extra,
+  };
+}
+
+export function createRunner(deps: RunnerDeps) {
+  const active = new Map<string, AbortController>();
+  const heartbeatMs = Math.min(1000, Math.floor(deps.leaseMs / 3));
+
+  function startHeartbeat(id: string, ac: AbortController): NodeJS.Timeout {
+    return setInterval(async () => {
+      try {
+        const lease = await renewLease(deps.db, id, deps.owner, deps.leaseMs);
+        if (!lease.owned) ac.abort(new LeaseLostError('the lease on this job was lost'));
+        else if (lease.cancelRequested) ac.abort(new JobCancelledError('cancelled by a user'));
+      } catch (err) {
+        deps.log.warn({ err, jobId: id }, 'lease renewal failed');
+      }
+    }, heartbeatMs);
+  }
+
+  function contextFor(job: ClaimedJob, signal: AbortSignal, journal: JobJournal): JobContext {
+    return {
+      jobId: job.id,
+      attempt: job.attempt,
+      signal,
+      progress: (percent, step = null) => journal.progress(percent, step),
+      output: (stream, text) => journal.output(stream, text),
+      exec: (file, args, opts) =>
+        execInGroup(file, args, {
+          cwd: opts.cwd,
+          env: childEnv(job.id, opts.env),
+          timeoutMs: opts.timeoutMs,
+          graceMs: deps.cancelGraceMs,
+          signal,
+          onSpawn: (pid) => void setPid(deps.db, job.id, pid).catch(() => {}),
+          onStdout: (chunk) => journal.stdout(chunk),
+          onStderr: (chunk) => journal.output('stderr', chunk),
+        }),
+    };
+  }
+
+  async function settle(job: ClaimedJob, err: unknown): Promise<void> {
+    const end = (status: 'failed' | 'cancelled' | 'retrying', error: string) =>
+      finishAttempt(deps.db, job.id, deps.owner, status, { error });
+    if (err instanceof LeaseLostError) return; // the reaper has already recorded it as lost
+    if (err instanceof JobCancelledError) return void (await end('cancelled', 'cancelled by a user'));
+    if (err instanceof WorkerShutdownError) return void (await end('failed', err.message));
+    if (isUnrecoverable(err) || job.attempt >= job.maxAttempts) return void (await end('failed', describe(err)));
+    await end('retrying', describe(err));
+    throw err; // BullMQ schedules the next attempt with the kind's backoff
+  }
+
+  async function run(job: ClaimedJob): Promise<void> {
+    const ac = new AbortController();
+    active.set(job.id, ac);
+    const heartbeat = startHeartbeat(job.id, ac);
+    const journal = new JobJournal(deps.db, job.id, deps.outputCapBytes, deps.log);
+    try {
+      const kind = deps.registry.get(job.kind);
+      if (!kind) throw new UnrecoverableError(`unknown job kind: ${job.kind}`);
+      if (!canRunJobs(job.role)) throw new UnrecoverableError(`${job.username} may no longer run jobs`);
+      const req = kind.request.parse(kind.fromStored(job));
+      const result = await kind.run(contextFor(job, ac.signal, journal), req, deps.env);
+      await journal.close();
+      await finishAttempt(deps.db, job.id, deps.owner, 'succeeded', { result: result ?? null });
+    } catch (err) {
+      await journal.close();
+      await settle(job, ac.signal.aborted ? ac.signal.reason : err);
+    } finally {
+      clearInterval(heartbeat);
+      active.delete(job.id);
+    }
+  }
+
+  const processor: Processor<JobPayload> = async (bullJob: Job<JobPayload>) => {
+    const job = await claimJob(deps.db, bullJob.data.id, deps.owner, deps.leaseMs);
+    if (!job) return { skipped: true }; // cancelled, already ended, or held by another worker
+    deps.log.info({ jobId: job.id, kind: job.kind, attempt: job.attempt }, 'job started');
+    await run(job);
+    return { ran: true };
+  };
+
+  return {
+    processor,
+    activeCount: () => active.size,
+    /** Stops every running job (their processes are killed) with the given reason. */
+    abortAll(reason: Error) {
+      for (const ac of active.values()) ac.abort(reason);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { Config, Logger } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { KindRegistry } from '../jobs/index.ts';
+import { WorkerShutdownError } from '../jobs/lib/errors.ts';
+import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
+import { startReaper } from './reaper.ts';
+import { createRunner } from './runner.ts';
+
+export interface WorkerService {
+  owner: string;
+  activeCount(): number;
+  /** Stops taking jobs, lets running ones finish for `graceMs`, then stops them. */
+  close(graceMs: number): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startWorkerService(
+  config: Config,
+  queue: QueueSettings,
+  db: Db,
+  registry: KindRegistry,
+  log: Logger,
+  onStuck: (why: string) => void,
+): Promise<WorkerService> {
+  const owner = `${config.hostname}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const runner = createRunner({
+    db,
+    registry,
+    env: { scriptsDir: config.DECKHAND_SCRIPTS_DIR },
+    owner,
+    leaseMs: config.DECKHAND_LEASE_MS,
+    cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,
+    outputCapBytes: config.DECKHAND_OUTPUT_CAP_BYTES,
+    log,
+  });
+  let lastPickup = Date.now();
+  const worker = createConsumer(
+    queue,
+    async (job, token) => {
+      lastPickup = Date.now();
+      return runner.processor(job, token);
+    },
+    // A dead worker's job must not be re-delivered: the reaper marks it lost instead.
+    { concurrency: config.DECKHAND_WORKER_CONCURRENCY, maxStalledCount: 0 },
+  );
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
+  await worker.waitUntilReady();
+  const stopReaper = startReaper(db, log, Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)));
+  const probe = await createProducer(queue);
+
+  // bullmq#4378: after an outage a worker can stop fetching while claiming to run.
+  const watchdog = setInterval(async () => {
+    if (!worker.isRunning()) return onStuck('the BullMQ worker stopped running');
+    const idleFor = Date.now() - lastPickup;
+    if (runner.activeCount() >= config.DECKHAND_WORKER_CONCURRENCY || idleFor < 60_000) return;
+    const waiting = await probe.waitingCount().catch(() => 0);
+    if (waiting > 0) onStuck(`${waiting} jobs waiting but none picked up for ${Math.round(idleFor / 1000)} s`);
+  }, 15_000);
+  watchdog.unref();
+  log.info({ owner, backend: probe.backend }, 'worker ready');
+
+  return {
+    owner,
+    activeCount: runner.activeCount,
+    async close(graceMs) {
+      clearInterval(watchdog);
+      stopReaper();
+      const closing = worker.close();
+      const finished = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!finished) {
+        log.warn({ active: runner.activeCount() }, 'grace period over: stopping running jobs');
+        runner.abortAll(new WorkerShutdownError('the worker shut down before the job finished'));
+        await closing;
+      }
+      await probe.close();
+    },
+  };
+}
