@@ -21,6 +21,8 @@ const envSchema = z.object({
     .min(1)
     .default(path.resolve(import.meta.dirname, 'worker/scripts')),
   DECKHAND_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** BullMQ's job lock; a dead worker's job is noticed as stalled after about this long. */
+  DECKHAND_QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   DECKHAND_CANCEL_GRACE_MS: z.coerce.number().int().min(0).default(5_000),
   DECKHAND_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   DECKHAND_OUTPUT_CAP_BYTES: z.coerce.number().int().min(1024).default(1_048_576),

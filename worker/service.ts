@@ -43,7 +43,12 @@ export async function startWorkerService(
       return runner.processor(job, token);
     },
     // A dead worker's job must not be re-delivered: the reaper marks it lost instead.
-    { concurrency: config.DECKHAND_WORKER_CONCURRENCY, maxStalledCount: 0 },
+    {
+      concurrency: config.DECKHAND_WORKER_CONCURRENCY,
+      maxStalledCount: 0,
+      lockDuration: config.DECKHAND_QUEUE_LOCK_MS,
+      stalledInterval: config.DECKHAND_QUEUE_LOCK_MS,
+    },
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
   await worker.waitUntilReady();

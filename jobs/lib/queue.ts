@@ -43,6 +43,8 @@ export interface Producer {
   add(kind: string, id: string, retry: RetryPolicy): Promise<void>;
   exists(id: string): Promise<boolean>;
   waitingCount(): Promise<number>;
+  /** BullMQ's own state of a job (for diagnostics and tests). */
+  state(id: string): Promise<string>;
   /** False while a Redis connection is down, so producers can refuse at once. */
   isConnected(): boolean;
   remove(id: string): Promise<void>;
@@ -73,7 +75,7 @@ function redis(url: string, producer: boolean): Redis {
 function openQueue(s: QueueSettings): { queue: Queue; connection?: Redis } {
   if (s.redisUrl) {
     const connection = redis(s.redisUrl, true);
-    return { queue: new Queue(s.name, { connection, skipWaitingForReady: true }), connection };
+    return { queue: new Queue(s.name, { connection }), connection };
   }
   const queue = new Queue(s.name, { connection: { connectionString: s.databaseUrl, max: 8 } }, createPostgresBackend);
   return { queue: queue as never };
@@ -105,6 +107,7 @@ export async function createProducer(s: QueueSettings): Promise<Producer> {
     },
     exists: async (id) => Boolean(await guard(queue.getJob(id), 'queue lookup')),
     isConnected: () => !connection || connection.status === 'ready',
+    state: (id) => guard(queue.getJobState(id), 'queue state'),
     waitingCount: () => guard(queue.getWaitingCount(), 'queue count'),
     async remove(id) {
       await guard(queue.remove(id), 'queue remove').catch(() => {});

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Config, createLogger, loadConfig } from '../../config.ts';
+import { createUser, type Role } from '../../db/users.ts';
+import { type KindRegistry, shippedKinds } from '../../jobs/index.ts';
+import { createProducer, migrateQueueBackend, type Producer, type QueueSettings } from '../../jobs/lib/queue.ts';
+import { createApp } from '../../server/app.ts';
+import { createSession } from '../../server/auth/sessions.ts';
+import { createApiToken } from '../../server/auth/tokens.ts';
+import { startWorkerService, type WorkerService } from '../../worker/service.ts';
+import { freshDatabase, redisUrl, type TestDatabase } from './db.ts';
+
+export const fixtureScripts = path.resolve(import.meta.dirname, '../fixtures/scripts');
+export type BackendName = 'redis' | 'postgres';
+
+export interface Harness {
+  config: Config;
+  database: TestDatabase;
+  queue: QueueSettings;
+  producer: Producer;
+  app: ReturnType<typeof createApp>;
+  registry: KindRegistry;
+  startWorker(): Promise<WorkerService>;
+  user(role: Role, name?: string): Promise<TestUser>;
+  close(): Promise<void>;
+}
+
+export interface TestUser {
+  id: string;
+  username: string;
+  token: string;
+  cookie: string;
+  csrfToken: string;
+}
+
+export async function harness(
+  opts: { backend?: BackendName; env?: Record<string, string>; registry?: KindRegistry } = {},
+): Promise<Harness> {
+  const database = await freshDatabase();
+  const queueName = `t_${randomBytes(5).toString('hex')}`;
+  const backend = opts.backend ?? 'redis';
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    ...(backend === 'redis' ? { REDIS_URL: redisUrl } : {}),
+    DECKHAND_QUEUE: queueName,
+    DECKHAND_SCRIPTS_DIR: fixtureScripts,
+    DECKHAND_LEASE_MS: '3000',
+    DECKHAND_CANCEL_GRACE_MS: '1000',
+    DECKHAND_SHUTDOWN_GRACE_MS: '3000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...opts.env,
+  });
+  const log = createLogger(config.LOG_LEVEL, 'test');
+  const queue = { name: queueName, databaseUrl: database.url, redisUrl: config.REDIS_URL };
+  await migrateQueueBackend(queue);
+  const producer = await createProducer(queue);
+  const registry = opts.registry ?? shippedKinds;
+  const app = createApp({ config, db: database.db, producer, registry, log });
+  const workers: WorkerService[] = [];
+  return {
+    config,
+    database,
+    queue,
+    producer,
+    app,
+    registry,
+    async startWorker() {
+      const w = await startWorkerService(config, queue, database.db, registry, log, () => {});
+      workers.push(w);
+      return w;
+    },
+    async user(role, name = `${role}_${randomBytes(3).toString('hex')}`) {
+      const u = await createUser(database.db, name, role, 'correct horse battery staple');
+      const token = await createApiToken(database.db, u.id, null);
+      const session = await createSession(database.db, u.id);
+      return {
+        id: u.id,
+        username: name,
+        token,
+        cookie: `deckhand_session=${session.token}`,
+        csrfToken: session.csrfToken,
+      };
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close(1000)));
+      await producer.close();
+      await database.drop();
+    },
+  };
+}
+
+/** JSON API call as a bearer-token client. */
+export async function api(h: Harness, user: TestUser, method: string, url: string, body?: unknown, headers = {}) {
+  const res = await h.app.request(url, {
+    method,
+    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a truthy value, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last as NonNullable<T>;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+}
+
+export async function waitForStatus(h: Harness, user: TestUser, id: string, statuses: string[], timeoutMs = 15_000) {
+  return eventually(
+    async () => {
+      const r = await api(h, user, 'GET', `/api/jobs/${id}`);
+      return statuses.includes(r.json?.status) ? r.json : null;
+    },
+    timeoutMs,
+    `job ${id} to reach ${statuses.join('|')}`,
+  );
+}
+
+/** True while the process runs; an exited process waiting to be reaped (a zombie) counts as gone. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
