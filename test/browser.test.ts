@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../db/users.ts';
+import { type Harness, harness } from './support/app.ts';
+import { freePort } from './support/redis.ts';
+
+const artifacts = path.resolve(import.meta.dirname, 'artifacts');
+const PASSWORD = 'correct horse battery staple';
+
+describe('the web UI in headless Chromium', () => {
+  let h: Harness;
+  let server: ServerType;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    h = await harness();
+    await h.startWorker();
+    await createUser(h.database.db, 'ops', 'operator', PASSWORD);
+    await createUser(h.database.db, 'watcher', 'viewer', PASSWORD);
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    fs.mkdirSync(artifacts, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+    await h?.close();
+  });
+
+  async function signIn(username: string) {
+    const page = await browser.newPage();
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=username]', username);
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/`);
+    return page;
+  }
+
+  it('signs in, runs a script from its generated form and follows it live to success', async () => {
+    const page = await signIn('ops');
+    await page.click('a[href="/scripts"]');
+    const form = page.locator('form[data-script=steps]');
+    await form.locator('input[name=count]').fill('8');
+    await form.locator('input[name=label]').fill('phase');
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
+
+    // The page polls with htmx: progress climbs to 100 and the job reaches succeeded.
+    await page.waitForSelector('#job-live[data-status=active]', { timeout: 15_000 });
+    await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 20_000 });
+    expect(await page.locator('#job-progress').getAttribute('value')).toBe('100');
+    expect(await page.textContent('#job-step')).toBe('phase 8 of 8');
+    expect(await page.textContent('#output')).toContain('line 8');
+    expect(await page.locator('button', { hasText: 'Retry' }).count()).toBe(1);
+    expect(await page.locator('button', { hasText: 'Cancel' }).count()).toBe(0);
+    await page.screenshot({ path: path.join(artifacts, 'script-run.png'), fullPage: true });
+
+    // Polling stopped once the job was terminal.
+    const polls: string[] = [];
+    page.on('request', (r) => polls.push(r.url()));
+    await page.waitForTimeout(2500);
+    expect(polls.filter((u) => u.includes('/live'))).toEqual([]);
+
+    // The dashboard lists it, newest first.
+    await page.goto(`${base}/`);
+    const first = page.locator('#job-rows tr').first();
+    expect(await first.getAttribute('data-status')).toBe('succeeded');
+    await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+  });
+
+  it('cancels a running script from its page', async () => {
+    const page = await signIn('ops');
+    await page.goto(`${base}/scripts`);
+    await page.locator('form[data-script=hang] button[type=submit]').click();
+    await page.waitForSelector('#job-live[data-status=active]', { timeout: 15_000 });
+    page.once('dialog', (d) => d.accept());
+    await page.locator('button', { hasText: 'Cancel' }).click();
+    await page.waitForSelector('#job-live[data-status=cancelled]', { timeout: 20_000 });
+    await page.locator('button', { hasText: 'Retry' }).click();
+    await page.waitForSelector('#job-live[data-status=active]', { timeout: 15_000 });
+    page.once('dialog', (d) => d.accept());
+    await page.locator('button', { hasText: 'Cancel' }).click();
+    await page.waitForSelector('#job-live[data-status=cancelled]', { timeout: 20_000 });
+  });
+
+  it('shows a readable error for bad form input, and viewers get no run buttons', async () => {
+    const page = await signIn('ops');
+    await page.goto(`${base}/scripts`);
+    const form = page.locator('form[data-script=steps]');
+    await form.locator('input[name=count]').evaluate((el: HTMLInputElement) => {
+      el.removeAttribute('max'); // bypass the browser's own check to reach the server's
+      el.value = '99';
+    });
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => form.locator('.error').textContent()).toContain('count');
+
+    const viewer = await signIn('watcher');
+    await viewer.goto(`${base}/scripts`);
+    expect(await viewer.locator('form button[type=submit]').count()).toBe(0);
+  });
+});
