@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
 import type { Db } from './client.ts';
+import { prepared } from './prepared.ts';
 import { jobEvents, jobs, users } from './schema.ts';
 
 export type JobRow = typeof jobs.$inferSelect & { requestedByName: string };
@@ -7,9 +8,46 @@ export type JobRow = typeof jobs.$inferSelect & { requestedByName: string };
 const withUser = (db: Db) =>
   db.select({ job: jobs, requestedByName: users.username }).from(jobs).innerJoin(users, eq(users.id, jobs.requestedBy));
 
+/** The jobs row as drizzle would map it, from a raw row (snake_case columns). */
+function fromRaw(r: Record<string, unknown>): JobRow {
+  return {
+    id: r.id as string,
+    num: Number(r.num),
+    kind: r.kind as string,
+    target: r.target as string | null,
+    script: r.script as string | null,
+    params: r.params as Record<string, unknown>,
+    status: r.status as string,
+    progress: r.progress as number,
+    step: r.step as string | null,
+    attempt: r.attempt as number,
+    maxAttempts: r.max_attempts as number,
+    requestedBy: r.requested_by as string,
+    idempotencyKey: r.idempotency_key as string | null,
+    retryOf: r.retry_of as string | null,
+    createdAt: r.created_at as Date,
+    startedAt: r.started_at as Date | null,
+    finishedAt: r.finished_at as Date | null,
+    result: r.result,
+    error: r.error as string | null,
+    leaseOwner: r.lease_owner as string | null,
+    leaseExpiresAt: r.lease_expires_at as Date | null,
+    pid: r.pid as number | null,
+    cancelRequestedAt: r.cancel_requested_at as Date | null,
+    lastSeq: r.last_seq as number,
+    requestedByName: r.requested_by_name as string,
+  };
+}
+
+/** Every status poll reads one job, so this is a prepared statement. */
 export async function getJob(db: Db, id: string): Promise<JobRow | null> {
-  const [r] = await withUser(db).where(eq(jobs.id, id));
-  return r ? { ...r.job, requestedByName: r.requestedByName } : null;
+  const [r] = await prepared(
+    db,
+    'deckhand_get_job',
+    'SELECT j.*, u.username AS requested_by_name FROM jobs j JOIN users u ON u.id = j.requested_by WHERE j.id = $1',
+    [id],
+  );
+  return r ? fromRaw(r) : null;
 }
 
 export interface JobFilter {

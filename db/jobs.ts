@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
+import { prepared } from './prepared.ts';
 
 /**
  * Job state transitions. Each one is a single SQL statement that updates the
@@ -39,19 +40,32 @@ const rows = async (db: Db, q: ReturnType<typeof sql>) => (await db.execute(q)).
 
 /** Inserts the `queued` row, its first event and the audit row in one statement. Returns null on an idempotency-key conflict. */
 export async function insertQueuedJob(db: Db, j: NewJob): Promise<string | null> {
-  const [row] = await rows(
+  const [row] = await prepared(
     db,
-    sql`WITH j AS (
+    'deckhand_insert_job',
+    `WITH j AS (
       INSERT INTO jobs (kind, target, script, params, max_attempts, requested_by, idempotency_key, retry_of, last_seq)
-      VALUES (${j.kind}, ${j.target}, ${j.script}, ${JSON.stringify(j.params)}::jsonb, ${j.maxAttempts},
-              ${j.requestedBy}, ${j.idempotencyKey}, ${j.retryOf}, 1)
+      VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, 1)
       ON CONFLICT (requested_by, idempotency_key) DO NOTHING
       RETURNING id),
     e AS (INSERT INTO job_events (job_id, seq, type, data)
-      SELECT id, 1, 'status', jsonb_build_object('status', 'queued', 'by', ${j.actorName}::text) FROM j),
+      SELECT id, 1, 'status', jsonb_build_object('status', 'queued', 'by', $9::text) FROM j),
     a AS (INSERT INTO audit_log (actor_id, actor, action, subject, details)
-      SELECT ${j.requestedBy}, ${j.actorName}, ${j.retryOf ? 'job.retry' : 'job.enqueue'}, id::text, ${JSON.stringify(j.auditDetails)}::jsonb FROM j)
+      SELECT $6, $9, $10, id::text, $11::jsonb FROM j)
     SELECT id FROM j`,
+    [
+      j.kind,
+      j.target,
+      j.script,
+      JSON.stringify(j.params),
+      j.maxAttempts,
+      j.requestedBy,
+      j.idempotencyKey,
+      j.retryOf,
+      j.actorName,
+      j.retryOf ? 'job.retry' : 'job.enqueue',
+      JSON.stringify(j.auditDetails),
+    ],
   );
   return row ? String(row.id) : null;
 }
@@ -63,18 +77,20 @@ export async function findByIdempotencyKey(db: Db, userId: string, key: string):
 
 /** Moves a claimable job to `active` under a lease; null if someone else has it or it ended. */
 export async function claimJob(db: Db, id: string, owner: string, leaseMs: number): Promise<ClaimedJob | null> {
-  const [r] = await rows(
+  const [r] = await prepared(
     db,
-    sql`WITH j AS (
+    'deckhand_claim_job',
+    `WITH j AS (
       UPDATE jobs SET status = 'active', attempt = attempt + 1, started_at = coalesce(started_at, now()),
-        lease_owner = ${owner}, lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000}),
+        lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::float8),
         step = NULL, error = NULL, last_seq = last_seq + 1
-      WHERE id = ${id} AND status IN ('queued', 'retrying', 'waiting') AND cancel_requested_at IS NULL
+      WHERE id = $1 AND status IN ('queued', 'retrying', 'waiting') AND cancel_requested_at IS NULL
       RETURNING *),
     e AS (INSERT INTO job_events (job_id, seq, type, data)
-      SELECT id, last_seq, 'status', jsonb_build_object('status', 'active', 'attempt', attempt, 'worker', ${owner}::text) FROM j)
+      SELECT id, last_seq, 'status', jsonb_build_object('status', 'active', 'attempt', attempt, 'worker', $2::text) FROM j)
     SELECT j.id, j.kind, j.target, j.script, j.params, j.attempt, j.max_attempts, j.requested_by, u.role, u.username
     FROM j JOIN users u ON u.id = j.requested_by`,
+    [id, owner, leaseMs / 1000],
   );
   if (!r) return null;
   return {
@@ -98,28 +114,36 @@ export async function renewLease(
   owner: string,
   leaseMs: number,
 ): Promise<{ owned: boolean; cancelRequested: boolean }> {
-  const [r] = await rows(
+  const [r] = await prepared(
     db,
-    sql`UPDATE jobs SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-        WHERE id = ${id} AND lease_owner = ${owner} AND status = 'active'
-        RETURNING cancel_requested_at IS NOT NULL AS cancel`,
+    'deckhand_renew_lease',
+    `UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)
+     WHERE id = $1 AND lease_owner = $2 AND status = 'active'
+     RETURNING cancel_requested_at IS NOT NULL AS cancel`,
+    [id, owner, leaseMs / 1000],
   );
   return { owned: Boolean(r), cancelRequested: Boolean(r?.cancel) };
 }
 
 export async function appendEvent(db: Db, id: string, type: string, data: Record<string, unknown>): Promise<void> {
-  await db.execute(
-    sql`WITH j AS (UPDATE jobs SET last_seq = last_seq + 1 WHERE id = ${id} RETURNING id, last_seq)
-        INSERT INTO job_events (job_id, seq, type, data) SELECT id, last_seq, ${type}, ${JSON.stringify(data)}::jsonb FROM j`,
+  await prepared(
+    db,
+    'deckhand_append_event',
+    `WITH j AS (UPDATE jobs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING id, last_seq)
+     INSERT INTO job_events (job_id, seq, type, data) SELECT id, last_seq, $2, $3::jsonb FROM j`,
+    [id, type, JSON.stringify(data)],
   );
 }
 
 export async function recordProgress(db: Db, id: string, progress: number, step: string | null): Promise<void> {
-  await db.execute(
-    sql`WITH j AS (UPDATE jobs SET progress = ${progress}, step = coalesce(${step}, step), last_seq = last_seq + 1
-          WHERE id = ${id} AND status = 'active' RETURNING id, last_seq)
-        INSERT INTO job_events (job_id, seq, type, data)
-        SELECT id, last_seq, 'progress', jsonb_build_object('progress', ${progress}::int, 'step', ${step}::text) FROM j`,
+  await prepared(
+    db,
+    'deckhand_record_progress',
+    `WITH j AS (UPDATE jobs SET progress = $2::int, step = coalesce($3::text, step), last_seq = last_seq + 1
+       WHERE id = $1 AND status = 'active' RETURNING id, last_seq)
+     INSERT INTO job_events (job_id, seq, type, data)
+     SELECT id, last_seq, 'progress', jsonb_build_object('progress', $2::int, 'step', $3::text) FROM j`,
+    [id, progress, step],
   );
 }
 
@@ -140,18 +164,20 @@ export async function finishAttempt(
   const terminal = status !== 'retrying';
   const result = outcome.result === undefined ? null : JSON.stringify(outcome.result);
   const error = outcome.error ?? null;
-  const r = await rows(
+  const r = await prepared(
     db,
-    sql`WITH j AS (
-      UPDATE jobs SET status = ${status}, result = ${result}::jsonb, error = ${error},
-        progress = CASE WHEN ${status}::text = 'succeeded' THEN 100 ELSE progress END,
-        finished_at = CASE WHEN ${terminal}::boolean THEN now() ELSE NULL END,
+    'deckhand_finish_attempt',
+    `WITH j AS (
+      UPDATE jobs SET status = $3::text, result = $4::jsonb, error = $5::text,
+        progress = CASE WHEN $3::text = 'succeeded' THEN 100 ELSE progress END,
+        finished_at = CASE WHEN $6::boolean THEN now() ELSE NULL END,
         lease_owner = NULL, lease_expires_at = NULL, pid = NULL, last_seq = last_seq + 1
-      WHERE id = ${id} AND lease_owner = ${owner} AND status = 'active'
+      WHERE id = $1 AND lease_owner = $2 AND status = 'active'
       RETURNING id, last_seq)
     INSERT INTO job_events (job_id, seq, type, data)
-    SELECT id, last_seq, 'status', jsonb_strip_nulls(jsonb_build_object('status', ${status}::text, 'error', ${error}::text)) FROM j
+    SELECT id, last_seq, 'status', jsonb_strip_nulls(jsonb_build_object('status', $3::text, 'error', $5::text)) FROM j
     RETURNING job_id`,
+    [id, owner, status, result, error, terminal],
   );
   return r.length > 0;
 }

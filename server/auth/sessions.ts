@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { sessions, users } from '../../db/schema.ts';
+import { prepared } from '../../db/prepared.ts';
+import { sessions } from '../../db/schema.ts';
 import { hashSecret, randomString, secretMatches, splitToken } from './secrets.ts';
 
 /** Lucia's session design: the cookie holds `id.secret`, the database only SHA-256(secret). */
@@ -21,6 +22,16 @@ export interface ValidSession {
   user: SessionUser;
 }
 
+interface SessionRow {
+  secret_hash: Buffer;
+  csrf_token: string;
+  created_at: Date;
+  last_active_at: Date;
+  id: string;
+  username: string;
+  role: SessionUser['role'];
+}
+
 /** Touching the row on every request would write on every poll; once a minute is enough. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -35,26 +46,29 @@ export async function createSession(db: Db, userId: string): Promise<{ token: st
 export async function validateSession(db: Db, token: string, policy: SessionPolicy): Promise<ValidSession | null> {
   const parts = splitToken(token);
   if (!parts) return null;
-  const [row] = await db
-    .select({ s: sessions, u: { id: users.id, username: users.username, role: users.role } })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, parts.id));
-  if (!row || !secretMatches(parts.secret, row.s.secretHash)) return null;
+  // Every page and poll runs this, so it is a prepared statement rather than a built query.
+  const [row] = await prepared<SessionRow>(
+    db,
+    'deckhand_validate_session',
+    `SELECT s.secret_hash, s.csrf_token, s.created_at, s.last_active_at, u.id, u.username, u.role
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+    [parts.id],
+  );
+  if (!row || !secretMatches(parts.secret, row.secret_hash)) return null;
   const now = Date.now();
-  const idle = now - row.s.lastActiveAt.getTime() > policy.idleMs;
-  const tooOld = now - row.s.createdAt.getTime() > policy.maxAgeMs;
+  const idle = now - row.last_active_at.getTime() > policy.idleMs;
+  const tooOld = now - row.created_at.getTime() > policy.maxAgeMs;
   if (idle || tooOld) {
-    await invalidateSession(db, row.s.id);
+    await invalidateSession(db, parts.id);
     return null;
   }
-  if (now - row.s.lastActiveAt.getTime() > TOUCH_EVERY_MS) {
+  if (now - row.last_active_at.getTime() > TOUCH_EVERY_MS) {
     await db
       .update(sessions)
       .set({ lastActiveAt: new Date(now) })
-      .where(eq(sessions.id, row.s.id));
+      .where(eq(sessions.id, parts.id));
   }
-  return { id: row.s.id, csrfToken: row.s.csrfToken, user: row.u };
+  return { id: parts.id, csrfToken: row.csrf_token, user: { id: row.id, username: row.username, role: row.role } };
 }
 
 export async function invalidateSession(db: Db, id: string): Promise<void> {

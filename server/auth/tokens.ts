@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { apiTokens, users } from '../../db/schema.ts';
+import { prepared } from '../../db/prepared.ts';
+import { apiTokens } from '../../db/schema.ts';
 import { hashSecret, randomString, secretMatches, splitToken } from './secrets.ts';
 import type { SessionUser } from './sessions.ts';
 
@@ -18,12 +18,20 @@ export async function validateApiToken(db: Db, token: string): Promise<SessionUs
   if (!token.startsWith(PREFIX)) return null;
   const parts = splitToken(token.slice(PREFIX.length));
   if (!parts) return null;
-  const [row] = await db
-    .select({ t: apiTokens, u: { id: users.id, username: users.username, role: users.role } })
-    .from(apiTokens)
-    .innerJoin(users, eq(users.id, apiTokens.userId))
-    .where(eq(apiTokens.id, parts.id));
-  if (!row || !secretMatches(parts.secret, row.t.secretHash)) return null;
-  if (row.t.expiresAt && row.t.expiresAt.getTime() < Date.now()) return null;
-  return row.u;
+  // Every API call runs this, so it is a prepared statement rather than a built query.
+  const [row] = await prepared<{
+    secret_hash: Buffer;
+    expired: boolean;
+    id: string;
+    username: string;
+    role: SessionUser['role'];
+  }>(
+    db,
+    'deckhand_validate_token',
+    `SELECT t.secret_hash, coalesce(t.expires_at < now(), false) AS expired, u.id, u.username, u.role
+     FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`,
+    [parts.id],
+  );
+  if (!row || !secretMatches(parts.secret, row.secret_hash) || row.expired) return null;
+  return { id: row.id, username: row.username, role: row.role };
 }

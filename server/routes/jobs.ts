@@ -37,10 +37,11 @@ export const jobsApi = new Hono<AppEnv>()
     const key = c.req.header('Idempotency-Key');
     const idem = key === undefined ? null : parseOr400(idempotencyKey, key, 'Idempotency-Key header');
     const stored = await resolveRequest(c.var.deps, await jsonBody(c.req.raw));
-    const { id } = await submitJob(c.var.deps, user, stored, { idempotencyKey: idem });
-    const job = await getJob(c.var.deps.db, id);
+    const { id, created } = await submitJob(c.var.deps, user, stored, { idempotencyKey: idem });
+    // A repeated Idempotency-Key answers with the existing job as it is now.
+    const status = created ? 'queued' : ((await getJob(c.var.deps.db, id))?.status ?? 'queued');
     if (c.req.header('HX-Request')) c.header('HX-Redirect', `/jobs/${id}`);
-    return c.json({ id, status: job?.status ?? 'queued', url: jobUrl(id) }, 202);
+    return c.json({ id, status, url: jobUrl(id) }, 202);
   })
   .get('/', requireRole('viewer'), async (c) => {
     const q = parseOr400(listQuery, c.req.query(), 'query');

@@ -1,4 +1,26 @@
-/** Small load tools for the benchmark: a fixed-concurrency runner and percentiles. */
+import http from 'node:http';
+
+/** Small load tools for the benchmark: a keep-alive HTTP client, a fixed-concurrency runner, percentiles. */
+
+// node:http with keep-alive costs the load generator far less CPU than fetch, which matters on 2 cores.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export function request(
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export async function withConcurrency<T>(
   total: number,
@@ -37,9 +59,8 @@ export async function measureRps(
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < deadline) {
-        const res = await fetch(url, { headers });
+        const res = await request('GET', url, headers);
         if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-        await res.arrayBuffer();
         done++;
       }
     }),

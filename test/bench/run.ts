@@ -1,147 +1,168 @@
 /**
- * `npm run bench`: Deckhand against the raw libraries, in one run, on real services.
- * Prints one JSON object as its last line (DESIGN.md §8).
+ * `npm run bench`: Deckhand against the raw libraries, in one run, on real services,
+ * with each tier in its own process as production runs it. The last line printed is
+ * one JSON object (DESIGN.md §8).
  *
- *   BENCH_BACKEND=redis|postgres (default redis), BENCH_JOBS (default 5000), BENCH_CONCURRENCY (default 16)
- *   TEST_DATABASE_URL / TEST_REDIS_URL as for the tests.
+ *   BENCH_BACKEND=redis|postgres (default redis)  BENCH_JOBS (default 5000)
+ *   BENCH_CONCURRENCY: worker concurrency (default 16)
+ *   TEST_DATABASE_URL / TEST_REDIS_URL: the services, as for the tests
  */
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { createPostgresBackend, Queue, Worker } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { createPostgresBackend, Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
-import { Hono } from 'hono';
 import { Redis } from 'ioredis';
-import { registryOf } from '../../jobs/index.ts';
-import script from '../../jobs/script.ts';
-import { type BackendName, harness } from '../support/app.ts';
-import { measureRps, percentile, round, withConcurrency } from './load.ts';
-import noop from './noop.ts';
+import { createUser } from '../../db/users.ts';
+import { migrateQueueBackend } from '../../jobs/lib/queue.ts';
+import { createSession } from '../../server/auth/sessions.ts';
+import { createApiToken } from '../../server/auth/tokens.ts';
+import { eventually, sleep } from '../support/app.ts';
+import { freshDatabase, redisUrl } from '../support/db.ts';
+import { freePort } from '../support/redis.ts';
+import { measureRps, percentile, request, round, withConcurrency } from './load.ts';
+import { printedReady, start, stop } from './processes.ts';
 
-const backend = (process.env.BENCH_BACKEND ?? 'redis') as BackendName;
+const backend = process.env.BENCH_BACKEND === 'postgres' ? 'postgres' : 'redis';
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const CLIENTS = 50;
-const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-const h = await harness({
-  backend,
-  registry: registryOf(script, noop),
-  env: { DECKHAND_WORKER_CONCURRENCY: String(CONCURRENCY) },
-});
-const admin = await h.user('admin');
-const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
-await new Promise((r) => server.once('listening', r));
-const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-const auth = { Authorization: `Bearer ${admin.token}`, 'Content-Type': 'application/json' };
+const database = await freshDatabase();
+const db = database.db;
+const queueName = `bench_${randomBytes(4).toString('hex')}`;
+const services = { DATABASE_URL: database.url, REDIS_URL: backend === 'redis' ? redisUrl : undefined };
+await migrateQueueBackend({ name: queueName, databaseUrl: database.url, redisUrl: services.REDIS_URL });
+const admin = await createUser(db, 'bench', 'admin', 'bench password 123');
+const token = await createApiToken(db, admin.id, null);
+const session = await createSession(db, admin.id);
 
-async function post(): Promise<{ id: string; ms: number; at: number }> {
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const deckhandEnv = { ...services, DECKHAND_QUEUE: queueName, DECKHAND_PORT: String(port) };
+const web = start('test/bench/web.ts', deckhandEnv);
+await eventually(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, 30_000, 'the web tier');
+const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+
+async function post(): Promise<{ id: string; ms: number; sentAt: number; acceptedAt: number }> {
+  const sentAt = Date.now();
   const t0 = performance.now();
-  const res = await fetch(`${base}/api/jobs`, { method: 'POST', headers: auth, body: '{"kind":"noop"}' });
-  if (res.status !== 202) throw new Error(`POST /api/jobs answered ${res.status}: ${await res.text()}`);
-  const { id } = (await res.json()) as { id: string };
-  return { id, ms: performance.now() - t0, at: Date.now() };
+  const res = await request('POST', `${base}/api/jobs`, auth, '{"kind":"noop"}');
+  if (res.status !== 202) throw new Error(`POST /api/jobs answered ${res.status}: ${res.body}`);
+  const { id } = JSON.parse(res.body) as { id: string };
+  return { id, ms: performance.now() - t0, sentAt, acceptedAt: Date.now() };
 }
 
-const countDone = async () =>
-  Number((await h.database.db.execute(sql`SELECT count(*)::int AS n FROM jobs WHERE status = 'succeeded'`)).rows[0]!.n);
+const scalar = async (q: ReturnType<typeof sql>) => Number((await db.execute(q)).rows[0]!.n);
 
+/** BullMQ alone: the same backend, payload, job options, client count and worker concurrency. */
 async function rawBullmq(): Promise<number> {
-  const name = `${h.queue.name}_raw`;
-  const pg = { connection: { connectionString: h.database.url, max: 8 } };
-  const redis = () => new Redis(h.queue.redisUrl!, { maxRetriesPerRequest: null });
-  const queue =
-    backend === 'redis' ? new Queue(name, { connection: redis() }) : new Queue(name, pg, createPostgresBackend);
-  let done = 0;
-  let finish!: () => void;
-  const allDone = new Promise<void>((r) => {
-    finish = r;
+  const name = `${queueName}_raw`;
+  const worker = start('test/bench/raw-worker.ts', {
+    ...services,
+    BENCH_QUEUE: name,
+    BENCH_CONCURRENCY: String(CONCURRENCY),
   });
-  const processor = async () => {
-    if (++done === JOBS) finish();
-    return null;
-  };
-  const opts = { concurrency: CONCURRENCY, maxStalledCount: 0 };
-  const worker =
+  await printedReady(worker);
+  const queue =
     backend === 'redis'
-      ? new Worker(name, processor, { ...opts, connection: redis() })
-      : new Worker(name, processor, { ...opts, ...pg }, createPostgresBackend);
-  await worker.waitUntilReady();
+      ? new Queue(name, { connection: new Redis(redisUrl, { maxRetriesPerRequest: 1 }) })
+      : new Queue(name, { connection: { connectionString: database.url, max: 8 } }, createPostgresBackend);
   const t0 = performance.now();
   await withConcurrency(JOBS, CLIENTS, (i) =>
-    queue.add('noop', { id: `raw-${i}` }, { jobId: `raw-${i}`, removeOnComplete: { count: 1000 } }),
+    queue.add(
+      'noop',
+      { id: `raw-${i}` },
+      { jobId: `raw-${i}`, attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
+    ),
   );
-  await allDone;
+  for (;;) {
+    const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+    if (Object.values(c).every((n) => n === 0)) break;
+    await sleep(10);
+  }
   const perSecond = JOBS / ((performance.now() - t0) / 1000);
-  await worker.close();
+  await stop(worker);
   await queue.close();
   return perSecond;
 }
 
 async function endToEnd(): Promise<{ perSecond: number; enqueueMs: number[] }> {
-  const worker = await h.startWorker();
   const t0 = performance.now();
   const posted = await withConcurrency(JOBS, CLIENTS, post);
-  while ((await countDone()) < JOBS) await new Promise((r) => setTimeout(r, 20));
+  while ((await scalar(sql`SELECT count(*)::int AS n FROM jobs WHERE status = 'succeeded'`)) < JOBS) await sleep(10);
   const perSecond = JOBS / ((performance.now() - t0) / 1000);
-  void worker;
+  const audited = await scalar(sql`SELECT count(*)::int AS n FROM audit_log WHERE action = 'job.enqueue'`);
+  if (audited < JOBS) throw new Error(`only ${audited} of ${JOBS} audit rows were written`);
   return { perSecond, enqueueMs: posted.map((p) => p.ms) };
 }
 
-async function pickupAtIdle(samples = 40): Promise<number[]> {
-  const out: number[] = [];
+/** From the 202 to the `active` event, one job at a time on an idle system. */
+async function pickupAtIdle(samples = 50) {
+  const from202: number[] = [];
+  const fromPost: number[] = [];
   for (let i = 0; i < samples; i++) {
-    const { id, at } = await post();
-    let active: number | null = null;
-    while (active === null) {
-      const r = await h.database.db.execute(
-        sql`SELECT (extract(epoch FROM at) * 1000)::float8 AS t FROM job_events WHERE job_id = ${id} AND data->>'status' = 'active'`,
-      );
-      if (r.rows[0]) active = Number(r.rows[0].t);
-      else await new Promise((r) => setTimeout(r, 2));
-    }
-    out.push(Math.max(0, active - at));
-    await new Promise((r) => setTimeout(r, 100));
+    const job = await post();
+    const active = await eventually(
+      () =>
+        scalar(
+          sql`SELECT (extract(epoch FROM at) * 1000)::float8 AS n FROM job_events WHERE job_id = ${job.id} AND data->>'status' = 'active'`,
+        ).catch(() => 0),
+      10_000,
+      'pickup',
+    );
+    from202.push(Math.max(0, active - job.acceptedAt));
+    fromPost.push(active - job.sentAt);
+    await sleep(100);
   }
-  return out;
+  return { from202, fromPost };
 }
 
 async function fragments() {
-  const [job] = (await h.database.db.execute(sql`SELECT id FROM jobs LIMIT 1`)).rows as { id: string }[];
-  const rows = Number((await h.database.db.execute(sql`SELECT count(*)::int AS n FROM jobs`)).rows[0]!.n);
-  const hello = new Hono().get('/hello', (c) => c.html('<tr><td>hello</td></tr>'));
-  const bare = serve({ fetch: hello.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => bare.once('listening', r));
-  const helloUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/hello`;
-  const cookie = { Cookie: admin.cookie };
-  const statusRps = await measureRps(`${base}/fragments/jobs/${job!.id}/row`, cookie, CLIENTS, 3000);
-  const helloRps = await measureRps(helloUrl, {}, CLIENTS, 3000);
-  bare.close();
+  const [job] = (await db.execute(sql`SELECT id FROM jobs ORDER BY num DESC LIMIT 1`)).rows as { id: string }[];
+  const rows = await scalar(sql`SELECT count(*)::int AS n FROM jobs`);
+  const helloPort = await freePort();
+  const hello = start('test/bench/hello.ts', { PORT: String(helloPort) });
+  await printedReady(hello);
+  const statusRps = await measureRps(
+    `${base}/fragments/jobs/${job!.id}/row`,
+    { Cookie: `deckhand_session=${session.token}` },
+    CLIENTS,
+    3000,
+  );
+  const helloRps = await measureRps(`http://127.0.0.1:${helloPort}/hello`, {}, CLIENTS, 3000);
+  await stop(hello);
   return { statusRps, helloRps, rows };
 }
 
-log(`backend=${backend} jobs=${JOBS} concurrency=${CONCURRENCY}`);
+say(`backend=${backend} jobs=${JOBS} worker concurrency=${CONCURRENCY} clients=${CLIENTS}`);
 const raw = await rawBullmq();
-log(`raw BullMQ: ${round(raw)} jobs/s`);
+say(`raw BullMQ: ${round(raw)} jobs/s`);
+const worker = start('test/bench/worker.ts', { ...deckhandEnv, DECKHAND_WORKER_CONCURRENCY: String(CONCURRENCY) });
+await sleep(1500); // let it connect before the clock starts
 const e2e = await endToEnd();
-log(`end to end: ${round(e2e.perSecond)} jobs/s`);
+say(`end to end: ${round(e2e.perSecond)} jobs/s`);
 const pickup = await pickupAtIdle();
 const frag = await fragments();
-const result = {
-  backend,
-  jobs: JOBS,
-  concurrency: CONCURRENCY,
-  e2e_jobs_per_s: round(e2e.perSecond),
-  raw_bullmq_jobs_per_s: round(raw),
-  ratio: round(e2e.perSecond / raw, 3),
-  enqueue_p50_ms: round(percentile(e2e.enqueueMs, 50), 2),
-  enqueue_p99_ms: round(percentile(e2e.enqueueMs, 99), 2),
-  pickup_p50_ms: round(percentile(pickup, 50), 2),
-  pickup_p99_ms: round(percentile(pickup, 99), 2),
-  status_fragment_rps: round(frag.statusRps),
-  hello_fragment_rps: round(frag.helloRps),
-  history_rows: frag.rows,
-};
-server.close();
-await h.close();
-console.log(JSON.stringify(result));
+await Promise.all([stop(worker), stop(web)]);
+await database.drop();
+
+console.log(
+  JSON.stringify({
+    backend,
+    jobs: JOBS,
+    worker_concurrency: CONCURRENCY,
+    clients: CLIENTS,
+    e2e_jobs_per_s: round(e2e.perSecond),
+    raw_bullmq_jobs_per_s: round(raw),
+    ratio: round(e2e.perSecond / raw, 3),
+    enqueue_p50_ms: round(percentile(e2e.enqueueMs, 50), 2),
+    enqueue_p99_ms: round(percentile(e2e.enqueueMs, 99), 2),
+    pickup_p50_ms: round(percentile(pickup.from202, 50), 2),
+    pickup_p99_ms: round(percentile(pickup.from202, 99), 2),
+    pickup_from_post_p50_ms: round(percentile(pickup.fromPost, 50), 2),
+    status_fragment_rps: round(frag.statusRps),
+    hello_fragment_rps: round(frag.helloRps),
+    history_rows: frag.rows,
+  }),
+);
 process.exit(0);
