@@ -7,10 +7,11 @@ import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from './context.ts';
 import { errorHandler, HttpError } from './errors.ts';
-import { authenticate, requireCsrfToken } from './middleware.ts';
+import { authenticate, requireCsrfToken, requireRole } from './middleware.ts';
 import { authRoutes } from './routes/auth.tsx';
 import { jobsApi } from './routes/jobs.ts';
 import { pageRoutes } from './routes/pages.tsx';
+import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
 import { scriptsApi } from './routes/scripts.ts';
 import { systemRoutes } from './routes/system.ts';
 
@@ -58,6 +59,9 @@ export function createApp(deps: AppDeps) {
   app.route('/api/jobs', jobsApi);
   app.route('/api/scripts', scriptsApi);
   app.route('/', pageRoutes);
+  app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
+  app.use(QUEUE_BOARD_PATH, requireRole('admin'));
+  app.route(QUEUE_BOARD_PATH, queueBoard(deps.producer.queue));
   return app;
 }
 

@@ -251,6 +251,29 @@ describe('enqueueing', () => {
   });
 });
 
+describe('audit log page', () => {
+  it('shows admins who did what, and refuses everyone else', async () => {
+    await api(h, operator, 'POST', '/api/jobs', stepsJob);
+    const page = await h.app.request('/audit', { headers: { Authorization: `Bearer ${admin.token}` } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('job.enqueue');
+    expect(html).toContain(operator.username);
+    expect((await api(h, operator, 'GET', '/audit')).status).toBe(403);
+  });
+});
+
+describe('queue dashboard (bull-board, read-only)', () => {
+  it('is served to admins only', async () => {
+    const page = await h.app.request('/admin/queues', { headers: { Authorization: `Bearer ${admin.token}` } });
+    expect(page.status).toBe(200);
+    const queues = await api(h, admin, 'GET', '/admin/queues/api/queues?activeQueue=&page=1&jobsPerPage=10');
+    expect(queues.json.queues[0]).toMatchObject({ name: h.queue.name, readOnlyMode: true });
+    expect((await api(h, operator, 'GET', '/admin/queues')).status).toBe(403);
+    expect((await h.app.request('/admin/queues/api/queues')).status).toBe(401);
+  });
+});
+
 describe('health', () => {
   it('reports liveness, readiness and metrics', async () => {
     expect((await h.app.request('/healthz')).status).toBe(200);

@@ -92,6 +92,20 @@ describe('the web UI in headless Chromium', () => {
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
   });
 
+  it('shows jobs started elsewhere on the open dashboard, and updates their rows', async () => {
+    const page = await signIn('ops');
+    const other = await h.user('operator');
+    const res = await h.app.request('/api/jobs', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${other.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'script', script: 'steps', params: { count: 10 } }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    await page.waitForSelector(`#job-${id}`, { timeout: 10_000 });
+    await page.waitForSelector(`#job-${id}[data-status=succeeded]`, { timeout: 20_000 });
+    expect(await page.locator(`#job-${id} td`).nth(5).textContent()).toBe(other.username);
+  });
+
   it('cancels a running script from its page', async () => {
     const page = await signIn('ops');
     await page.goto(`${base}/scripts`);

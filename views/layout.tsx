@@ -12,6 +12,7 @@ const nav = [
   ['/', 'Dashboard', 'viewer'],
   ['/scripts', 'Scripts', 'viewer'],
   ['/audit', 'Audit log', 'admin'],
+  ['/admin/queues', 'Queue', 'admin'],
 ] as const;
 
 const rank = { viewer: 0, operator: 1, admin: 2 } as const;

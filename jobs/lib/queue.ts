@@ -40,6 +40,8 @@ export async function migrateQueueBackend(s: QueueSettings): Promise<void> {
 
 export interface Producer {
   readonly backend: Backend;
+  /** The BullMQ queue itself, for the read-only queue dashboard. */
+  readonly queue: Queue;
   add(kind: string, id: string, retry: RetryPolicy): Promise<void>;
   exists(id: string): Promise<boolean>;
   waitingCount(): Promise<number>;
@@ -93,6 +95,7 @@ export async function createProducer(s: QueueSettings): Promise<Producer> {
   await guard(queue.waitUntilReady(), 'queue backend').catch(() => {});
   return {
     backend: backendOf(s),
+    queue,
     async add(kind, id, retry) {
       await guard(
         queue.add(kind, { id } satisfies JobPayload, {

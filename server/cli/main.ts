@@ -56,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(await migrate(config));
       return 0;
   }
+  if (!['run', 'jobs', 'watch', 'cancel'].includes(cmd))
+    fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
   const api = apiClient();
   switch (cmd) {
     case 'run': {
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       console.log((await api.call<{ status: string }>('POST', `/api/jobs/${need(rest[0], 'ID')}/cancel`)).status);
       return 0;
   }
-  return fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
+  return 2;
 }
 
 function fail(message: string, code = 1): never {
