@@ -29,6 +29,17 @@ const envSchema = z.object({
   DECKHAND_SESSION_IDLE_HOURS: z.coerce.number().positive().default(12),
   DECKHAND_SESSION_MAX_DAYS: z.coerce.number().positive().default(7),
   DECKHAND_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Where target files (certificates, pidfiles, configs) may live: absolute prefixes separated by ':'. */
+  DECKHAND_MANAGED_PATHS: z
+    .string()
+    .default('/etc/nginx:/etc/ssl:/etc/deckhand:/etc/supervisor:/run:/var/run:/srv:/opt:/var/www')
+    .transform((s) => s.split(':').filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\/[^\0]*$/, 'each managed path must be absolute')).min(1)),
+  /** 32 bytes, base64: encrypts target secrets and private keys. Default: <DECKHAND_DATA_DIR>/secret.key, created 0600. */
+  DECKHAND_SECRET_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -84,7 +84,7 @@ export async function claimJob(db: Db, id: string, owner: string, leaseMs: numbe
       UPDATE jobs SET status = 'active', attempt = attempt + 1, started_at = coalesce(started_at, now()),
         lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::float8),
         step = NULL, error = NULL, last_seq = last_seq + 1
-      WHERE id = $1 AND status IN ('queued', 'retrying', 'waiting') AND cancel_requested_at IS NULL
+      WHERE id = $1 AND status IN ('queued', 'retrying') AND cancel_requested_at IS NULL
       RETURNING *),
     e AS (INSERT INTO job_events (job_id, seq, type, data)
       SELECT id, last_seq, 'status', jsonb_build_object('status', 'active', 'attempt', attempt, 'worker', $2::text) FROM j)
@@ -118,7 +118,7 @@ export async function renewLease(
     db,
     'deckhand_renew_lease',
     `UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3::float8)
-     WHERE id = $1 AND lease_owner = $2 AND status = 'active'
+     WHERE id = $1 AND lease_owner = $2 AND status IN ('active', 'waiting')
      RETURNING cancel_requested_at IS NOT NULL AS cancel`,
     [id, owner, leaseMs / 1000],
   );
@@ -172,7 +172,7 @@ export async function finishAttempt(
         progress = CASE WHEN $3::text = 'succeeded' THEN 100 ELSE progress END,
         finished_at = CASE WHEN $6::boolean THEN now() ELSE NULL END,
         lease_owner = NULL, lease_expires_at = NULL, pid = NULL, last_seq = last_seq + 1
-      WHERE id = $1 AND lease_owner = $2 AND status = 'active'
+      WHERE id = $1 AND lease_owner = $2 AND status IN ('active', 'waiting')
       RETURNING id, last_seq)
     INSERT INTO job_events (job_id, seq, type, data)
     SELECT id, last_seq, 'status', jsonb_strip_nulls(jsonb_build_object('status', $3::text, 'error', $5::text)) FROM j
@@ -194,7 +194,7 @@ export async function endIdleJob(
     db,
     sql`WITH j AS (
       UPDATE jobs SET status = ${status}, error = ${error}, finished_at = now(), last_seq = last_seq + 1
-      WHERE id = ${id} AND status IN ('queued', 'retrying', 'waiting')
+      WHERE id = ${id} AND status IN ('queued', 'retrying')
       RETURNING id, last_seq)
     INSERT INTO job_events (job_id, seq, type, data)
     SELECT id, last_seq, 'status', jsonb_strip_nulls(jsonb_build_object('status', ${status}::text, 'by', ${by}::text, 'error', ${error}::text)) FROM j
@@ -209,7 +209,7 @@ export async function requestCancel(db: Db, id: string, by: string): Promise<boo
     db,
     sql`WITH j AS (
       UPDATE jobs SET cancel_requested_at = now(), last_seq = last_seq + 1
-      WHERE id = ${id} AND status = 'active' AND cancel_requested_at IS NULL
+      WHERE id = ${id} AND status IN ('active', 'waiting') AND cancel_requested_at IS NULL
       RETURNING id, last_seq)
     INSERT INTO job_events (job_id, seq, type, data)
     SELECT id, last_seq, 'cancel_requested', jsonb_build_object('by', ${by}::text) FROM j
@@ -230,7 +230,7 @@ export async function reapExpiredLeases(db: Db): Promise<LostJob[]> {
     db,
     sql`WITH stale AS (
       SELECT id, lease_owner, pid FROM jobs
-      WHERE status = 'active' AND lease_expires_at < now()
+      WHERE status IN ('active', 'waiting') AND lease_expires_at < now()
       FOR UPDATE SKIP LOCKED),
     j AS (
       UPDATE jobs SET status = 'lost', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL, pid = NULL,

@@ -135,3 +135,37 @@ export const settings = pgTable('settings', {
   key: text('key').primaryKey(),
   value: jsonb('value').notNull(),
 });
+
+/** Services Deckhand may act on. `spec` is validated by jobs/lib/targets.ts; secrets are encrypted. */
+export const targets = pgTable('targets', {
+  name: text('name').primaryKey(),
+  spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
+  /** AES-256-GCM of the JSON of the target's environment secrets; null when it has none. */
+  secretEnv: bytea('secret_env'),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** One lock per target, held by a job while it runs, whatever its kind. */
+export const targetLocks = pgTable('target_locks', {
+  target: text('target').primaryKey(),
+  jobId: uuid('job_id')
+    .notNull()
+    .references(() => jobs.id, { onDelete: 'cascade' }),
+  acquiredAt: tstz('acquired_at').notNull().defaultNow(),
+});
+
+/** Uploaded certificate bundles; the private key is stored encrypted. */
+export const certificates = pgTable('certificates', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  certPem: text('cert_pem').notNull(),
+  keyEncrypted: bytea('key_encrypted').notNull(),
+  fingerprint: text('fingerprint').notNull(),
+  subject: text('subject').notNull(),
+  names: jsonb('names').$type<string[]>().notNull(),
+  notAfter: tstz('not_after').notNull(),
+  uploadedBy: uuid('uploaded_by')
+    .notNull()
+    .references(() => users.id),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});

@@ -1,4 +1,5 @@
 import type { JobKind } from './lib/kind.ts';
+import restart from './restart.ts';
 import script from './script.ts';
 
 /** The shipped job kinds, by name. Each lives in `jobs/<name>.ts`. */
@@ -8,4 +9,4 @@ export function registryOf<T extends unknown[]>(...kinds: { [K in keyof T]: JobK
   return new Map(kinds.map((k: JobKind<unknown>) => [k.name, k]));
 }
 
-export const shippedKinds: KindRegistry = registryOf(script);
+export const shippedKinds: KindRegistry = registryOf(script, restart);

@@ -14,6 +14,7 @@ import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
 import { scriptsApi } from './routes/scripts.ts';
 import { systemRoutes } from './routes/system.ts';
+import { targetsApi } from './routes/targets.ts';
 
 const htmxFile = path.join(
   path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')),
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', authRoutes);
   app.route('/api/jobs', jobsApi);
   app.route('/api/scripts', scriptsApi);
+  app.route('/api/targets', targetsApi);
   app.route('/', pageRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));

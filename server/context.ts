@@ -1,6 +1,7 @@
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { KindRegistry } from '../jobs/index.ts';
+import type { KindEnv } from '../jobs/lib/kind.ts';
 import type { Producer } from '../jobs/lib/queue.ts';
 import type { SessionUser } from './auth/sessions.ts';
 
@@ -10,6 +11,8 @@ export interface AppDeps {
   db: Db;
   producer: Producer;
   registry: KindRegistry;
+  /** What job kinds check requests against (scripts, targets, managed paths, secrets). */
+  env: KindEnv;
   log: Logger;
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { audit } from '../db/audit.ts';
 import { getJob, type JobRow } from '../db/job-reads.ts';
 import { endIdleJob, findByIdempotencyKey, insertQueuedJob, requestCancel } from '../db/jobs.ts';
+import { busyWith } from '../db/locks.ts';
 import type { StoredRequest } from '../jobs/lib/kind.ts';
 import { isTerminal } from '../jobs/lib/states.ts';
 import type { SessionUser } from './auth/sessions.ts';
@@ -21,12 +22,15 @@ export const idempotencyKey = z
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
 /** Checks a job request against its kind and live state; returns what the jobs row stores. */
-export async function resolveRequest(deps: AppDeps, body: unknown): Promise<{ kind: string } & StoredRequest> {
-  const { kind: name, onBusy: _onBusy, ...rest } = parseOr400(envelope, body, 'job request');
+export async function resolveRequest(
+  deps: AppDeps,
+  body: unknown,
+): Promise<{ kind: string; onBusy: 'wait' | 'reject' } & StoredRequest> {
+  const { kind: name, onBusy = 'wait', ...rest } = parseOr400(envelope, body, 'job request');
   const kind = deps.registry.get(name);
   if (!kind) throw badRequest(`unknown job kind: ${name}`, { kind: [...deps.registry.keys()] });
   const req = parseOr400(kind.request, rest, `${name} request`);
-  return { kind: name, ...(await kind.resolve(req, { scriptsDir: deps.config.DECKHAND_SCRIPTS_DIR })) };
+  return { kind: name, onBusy, ...(await kind.resolve(req, deps.env)) };
 }
 
 /**
@@ -36,15 +40,23 @@ export async function resolveRequest(deps: AppDeps, body: unknown): Promise<{ ki
 export async function submitJob(
   deps: AppDeps,
   user: SessionUser,
-  stored: { kind: string } & StoredRequest,
+  stored: { kind: string; onBusy?: 'wait' | 'reject' } & StoredRequest,
   opts: { idempotencyKey?: string | null; retryOf?: string | null } = {},
 ): Promise<{ id: string; created: boolean }> {
   const kind = deps.registry.get(stored.kind);
   if (!kind) throw badRequest(`unknown job kind: ${stored.kind}`);
   if (!deps.producer.isConnected()) throw new HttpError(503, 'queue_unavailable', 'the job queue is unreachable');
   const key = opts.idempotencyKey ?? null;
+  if (stored.onBusy === 'reject' && stored.target) {
+    const busy = await busyWith(deps.db, stored.target);
+    if (busy)
+      throw conflict(`target ${stored.target} is busy with job ${busy.jobId} (${busy.kind}, ${busy.status})`, busy);
+  }
   const id = await insertQueuedJob(deps.db, {
-    ...stored,
+    kind: stored.kind,
+    target: stored.target,
+    script: stored.script,
+    params: stored.params,
     maxAttempts: kind.retry.attempts,
     requestedBy: user.id,
     actorName: user.username,
@@ -111,6 +123,6 @@ export async function retryJob(deps: AppDeps, user: SessionUser, job: JobRow) {
   const kind = deps.registry.get(job.kind);
   if (!kind) throw badRequest(`unknown job kind: ${job.kind}`);
   const req = parseOr400(kind.request, kind.fromStored(job), 'stored request');
-  const stored = await kind.resolve(req, { scriptsDir: deps.config.DECKHAND_SCRIPTS_DIR });
+  const stored = await kind.resolve(req, deps.env);
   return submitJob(deps, user, { kind: job.kind, ...stored }, { retryOf: job.id });
 }

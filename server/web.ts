@@ -3,6 +3,7 @@ import { createLogger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { locateDatabase } from '../db/locate.ts';
 import type { KindRegistry } from '../jobs/index.ts';
+import { kindEnv } from '../jobs/lib/kind.ts';
 import { createProducer } from '../jobs/lib/queue.ts';
 import { startReaper } from '../worker/reaper.ts';
 import { createApp } from './app.ts';
@@ -15,7 +16,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
   const databaseUrl = locateDatabase(config);
   const database = connectDatabase(databaseUrl, 20);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
-  const app = createApp({ config, db: database.db, producer, registry, log });
+  const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log });
   const stopReconciler = startReconciler(database.db, producer, registry, log);
   const stopReaper = startReaper(database.db, log, Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)));
 

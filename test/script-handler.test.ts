@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { JobCancelledError, JobTimeoutError, ProcessFailedError } from '../jobs/lib/errors.ts';
-import type { JobContext } from '../jobs/lib/kind.ts';
+import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
 import script from '../jobs/script.ts';
 import { execInGroup } from '../worker/exec.ts';
 import { eventually, fixtureScripts, processAlive } from './support/app.ts';
 
-const env = { scriptsDir: fixtureScripts };
+const env = { scriptsDir: fixtureScripts } as KindEnv; // the script kind reads nothing else
 
 /** A JobContext that keeps what the handler reports in memory: no queue, no database. */
 function memoryContext(signal = new AbortController().signal, graceMs = 500) {

@@ -48,7 +48,11 @@ export function execInGroup(file: string, args: readonly string[], o: GroupExecO
     const onAbort = () => stop(o.signal.reason);
     const timeout = setTimeout(() => stop(new JobTimeoutError(`timed out after ${o.timeoutMs / 1000} s`)), o.timeoutMs);
     o.signal.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8').on('data', o.onStdout);
+    let captured = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (captured.length < 65_536) captured += chunk;
+      o.onStdout(chunk);
+    });
     child.stderr.setEncoding('utf8').on('data', o.onStderr);
     child.on('spawn', () => child.pid && o.onSpawn(child.pid));
     child.on('error', (err) => {
@@ -60,7 +64,7 @@ export function execInGroup(file: string, args: readonly string[], o: GroupExecO
     child.on('close', (exitCode, signal) => {
       cleanup();
       if (stopReason) reject(stopReason);
-      else resolve({ exitCode, signal });
+      else resolve({ exitCode, signal, stdout: captured.slice(0, 65_536) });
     });
     function cleanup() {
       clearTimeout(timeout);

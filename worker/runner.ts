@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, Processor } from 'bullmq';
 import { ZodError } from 'zod';
 import type { Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type ClaimedJob, claimJob, finishAttempt, renewLease, setPid } from '../db/jobs.ts';
+import { type LockHolder, releaseTarget, setWaiting, tryLockTarget } from '../db/locks.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import { JobCancelledError, JobValidationError, UnrecoverableError, WorkerShutdownError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
@@ -21,6 +23,8 @@ export interface RunnerDeps {
   outputCapBytes: number;
   log: Logger;
 }
+
+const LOCK_POLL_MS = 250;
 
 class LeaseLostError extends Error {
   override name = 'LeaseLostError';
@@ -79,8 +83,8 @@ export function createRunner(deps: RunnerDeps) {
           graceMs: deps.cancelGraceMs,
           signal,
           onSpawn: (pid) => void setPid(deps.db, job.id, pid).catch(() => {}),
-          onStdout: (chunk) => journal.stdout(chunk),
-          onStderr: (chunk) => journal.output('stderr', chunk),
+          onStdout: (chunk) => opts.quiet || journal.stdout(chunk),
+          onStderr: (chunk) => opts.quiet || journal.output('stderr', chunk),
         }),
     };
   }
@@ -96,12 +100,28 @@ export function createRunner(deps: RunnerDeps) {
     throw err; // BullMQ schedules the next attempt with the kind's backoff
   }
 
+  /** One lock per target across all kinds: wait (as `waiting`, naming the holder) until it is ours. */
+  async function lockTarget(job: ClaimedJob & { target: string }, signal: AbortSignal): Promise<void> {
+    let holder = await tryLockTarget(deps.db, job.target, job.id);
+    if (!holder) return;
+    const step = (h: LockHolder) => `waiting for ${job.target}: held by job ${h.jobId} (${h.kind})`;
+    await setWaiting(deps.db, job.id, deps.owner, true, step(holder));
+    while (holder) {
+      await sleep(LOCK_POLL_MS, undefined, { signal }).catch(() => {
+        throw signal.reason;
+      });
+      holder = await tryLockTarget(deps.db, job.target, job.id);
+    }
+    await setWaiting(deps.db, job.id, deps.owner, false, null);
+  }
+
   async function run(job: ClaimedJob): Promise<void> {
     const ac = new AbortController();
     active.set(job.id, ac);
     const heartbeat = startHeartbeat(job.id, ac);
     const journal = new JobJournal(deps.db, job.id, deps.outputCapBytes, deps.log);
     try {
+      if (job.target) await lockTarget({ ...job, target: job.target }, ac.signal);
       const kind = deps.registry.get(job.kind);
       if (!kind) throw new UnrecoverableError(`unknown job kind: ${job.kind}`);
       if (!canRunJobs(job.role)) throw new UnrecoverableError(`${job.username} may no longer run jobs`);
@@ -115,6 +135,7 @@ export function createRunner(deps: RunnerDeps) {
     } finally {
       clearInterval(heartbeat);
       active.delete(job.id);
+      if (job.target) await releaseTarget(deps.db, job.target, job.id).catch(() => {});
     }
   }
 

@@ -3,6 +3,7 @@ import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import { WorkerShutdownError } from '../jobs/lib/errors.ts';
+import { kindEnv } from '../jobs/lib/kind.ts';
 import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
@@ -28,7 +29,7 @@ export async function startWorkerService(
   const runner = createRunner({
     db,
     registry,
-    env: { scriptsDir: config.DECKHAND_SCRIPTS_DIR },
+    env: kindEnv(config, db),
     owner,
     leaseMs: config.DECKHAND_LEASE_MS,
     cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,

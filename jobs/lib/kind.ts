@@ -1,4 +1,7 @@
 import type { z } from 'zod';
+import type { Config } from '../../config.ts';
+import type { Db } from '../../db/client.ts';
+import { loadSecretBox, type SecretBox } from './secret-box.ts';
 
 /** Oban-style retry policy, declared beside each handler. Backoff is exponential from `backoffMs`. */
 export interface RetryPolicy {
@@ -11,11 +14,15 @@ export interface ExecOptions {
   timeoutMs: number;
   cwd?: string;
   env?: Record<string, string>;
+  /** Keep the output out of the job's history (status queries whose answer is parsed, not shown). */
+  quiet?: boolean;
 }
 
 export interface ExecResult {
   exitCode: number | null;
   signal: string | null;
+  /** What the process printed on stdout (the first 64 KiB), for commands whose answer is parsed. */
+  stdout: string;
 }
 
 /** What a running handler may do. The runner owns leases, cancel and persistence. */
@@ -44,6 +51,19 @@ export interface StoredRequest {
 /** Live facts a kind checks a request against, both at enqueue time and again in the worker. */
 export interface KindEnv {
   scriptsDir: string;
+  db: Db;
+  /** DECKHAND_MANAGED_PATHS: the only places target files may be. */
+  managedPaths: readonly string[];
+  secrets: SecretBox;
+}
+
+export function kindEnv(config: Config, db: Db): KindEnv {
+  return {
+    scriptsDir: config.DECKHAND_SCRIPTS_DIR,
+    db,
+    managedPaths: config.DECKHAND_MANAGED_PATHS,
+    secrets: loadSecretBox(config.DECKHAND_SECRET_KEY, config.DECKHAND_DATA_DIR),
+  };
 }
 
 export interface JobKind<Req> {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type Config, createLogger, loadConfig } from '../../config.ts';
 import { createUser, type Role } from '../../db/users.ts';
 import { type KindRegistry, shippedKinds } from '../../jobs/index.ts';
+import { kindEnv } from '../../jobs/lib/kind.ts';
 import { createProducer, migrateQueueBackend, type Producer, type QueueSettings } from '../../jobs/lib/queue.ts';
 import { createApp } from '../../server/app.ts';
 import { createSession } from '../../server/auth/sessions.ts';
@@ -49,6 +51,8 @@ export async function harness(
     DECKHAND_CANCEL_GRACE_MS: '1000',
     DECKHAND_SHUTDOWN_GRACE_MS: '3000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DECKHAND_SECRET_KEY: randomBytes(32).toString('base64'),
+    DECKHAND_MANAGED_PATHS: `${os.tmpdir()}:/etc/nginx:/etc/ssl`,
     ...opts.env,
   });
   const log = createLogger(config.LOG_LEVEL, 'test');
@@ -56,7 +60,7 @@ export async function harness(
   await migrateQueueBackend(queue);
   const producer = await createProducer(queue);
   const registry = opts.registry ?? shippedKinds;
-  const app = createApp({ config, db: database.db, producer, registry, log });
+  const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log });
   const workers: WorkerService[] = [];
   return {
     config,

@@ -13,7 +13,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const accepts = (port: number) =>
+/** True once something accepts TCP connections on 127.0.0.1:port. */
+export const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => resolve(s.end() && true));

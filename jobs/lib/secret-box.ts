@@ -1,0 +1,38 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * AES-256-GCM for secrets kept in PostgreSQL (target environments, private keys).
+ * Layout: 12-byte nonce | 16-byte tag | ciphertext. The key never enters the database.
+ */
+export class SecretBox {
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('the secret key must be 32 bytes');
+  }
+
+  seal(plain: string): Buffer {
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return Buffer.concat([nonce, cipher.getAuthTag(), body]);
+  }
+
+  open(sealed: Uint8Array): string {
+    const buf = Buffer.from(sealed);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, buf.subarray(0, 12));
+    decipher.setAuthTag(buf.subarray(12, 28));
+    return Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]).toString('utf8');
+  }
+}
+
+/** DECKHAND_SECRET_KEY, or `<dataDir>/secret.key` (created 0600 on first use). */
+export function loadSecretBox(configured: string | undefined, dataDir: string): SecretBox {
+  if (configured) return new SecretBox(Buffer.from(configured, 'base64'));
+  const file = path.join(dataDir, 'secret.key');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return new SecretBox(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64'));
+}

@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../../db/client.ts';
+import { targets } from '../../db/schema.ts';
+import { JobValidationError } from './errors.ts';
+
+/** What a target is and how Deckhand manages it (DESIGN §1). */
+export const targetName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - or _');
+const absPath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .regex(/^\/[^\0\n]*$/, 'must be an absolute path');
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]{1,253}:\d{1,5}$/, 'must be host:port');
+const signalName = z.enum(['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGWINCH']);
+
+const tls = z.object({
+  certPath: absPath,
+  keyPath: absPath,
+  /** How the new pair is picked up: `nginx -s reload`, a signal to the target, or the target's restart. */
+  reload: z.enum(['nginx', 'signal', 'restart']),
+  /** For `nginx`: its main config file (nginx -c). */
+  nginxConfig: absPath.optional(),
+  /** The live endpoint whose served certificate must become the new one. */
+  probe: hostPort,
+  serverName: z.string().max(253).optional(),
+});
+
+const common = {
+  healthUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Off only for a health URL served with a certificate this host does not trust (self-signed). */
+  healthVerifyTls: z.boolean().default(true),
+  healthTimeoutSec: z.number().int().min(1).max(600).default(30),
+  /** DNS names the target serves; an uploaded certificate must cover each. */
+  names: z.array(z.string().min(1).max(253)).max(50).default([]),
+  tls: tls.optional(),
+  description: z.string().max(500).optional(),
+};
+
+export const targetSpec = z.discriminatedUnion('manager', [
+  z.object({
+    manager: z.literal('systemd'),
+    unit: z.string().regex(/^[A-Za-z0-9@._:-]{1,200}\.(service|socket|target)$/, 'a unit name such as nginx.service'),
+    ...common,
+  }),
+  z.object({
+    manager: z.literal('supervisor'),
+    program: z.string().regex(/^[A-Za-z0-9._:-]{1,200}$/),
+    configPath: absPath,
+    ...common,
+  }),
+  z.object({ manager: z.literal('signal'), pidfile: absPath, signal: signalName.default('SIGHUP'), ...common }),
+  z.object({ manager: z.literal('self'), ...common }),
+]);
+
+export type TargetSpec = z.infer<typeof targetSpec>;
+
+/** Every file path of a spec, so each one can be checked against the allow-list. */
+function pathsOf(spec: TargetSpec): [string, string][] {
+  const out: [string, string][] = [];
+  if (spec.manager === 'supervisor') out.push(['configPath', spec.configPath]);
+  if (spec.manager === 'signal') out.push(['pidfile', spec.pidfile]);
+  if (spec.tls) {
+    out.push(['tls.certPath', spec.tls.certPath], ['tls.keyPath', spec.tls.keyPath]);
+    if (spec.tls.nginxConfig) out.push(['tls.nginxConfig', spec.tls.nginxConfig]);
+  }
+  return out;
+}
+
+export function isManagedPath(file: string, allowed: readonly string[]): boolean {
+  const normal = path.normalize(file);
+  return normal === file && allowed.some((prefix) => normal.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`));
+}
+
+/** Refuses any path outside DECKHAND_MANAGED_PATHS (or not in normal form, e.g. with `..`). */
+export function assertManagedPaths(spec: TargetSpec, allowed: readonly string[]): void {
+  const bad = pathsOf(spec).filter(([, p]) => !isManagedPath(p, allowed));
+  if (bad.length > 0) {
+    throw new JobValidationError('paths outside the managed directories', {
+      fieldErrors: Object.fromEntries(bad.map(([k, p]) => [k, [`${p} is not under ${allowed.join(', ')}`]])),
+    });
+  }
+}
+
+export interface Target {
+  name: string;
+  spec: TargetSpec;
+  secretEnv: Uint8Array | null;
+}
+
+export async function loadTarget(db: Db, name: string): Promise<Target> {
+  const [row] = await db.select().from(targets).where(eq(targets.name, name));
+  if (!row) throw new JobValidationError(`unknown target: ${name}`, { target: ['no such target'] });
+  return { name: row.name, spec: targetSpec.parse(row.spec), secretEnv: row.secretEnv };
+}

@@ -1,0 +1,45 @@
+import { ProcessFailedError } from '../../jobs/lib/errors.ts';
+import type { Exec, ServiceAdapter, ServiceState } from './types.ts';
+
+export const supervisorctlArgv = {
+  status: (config: string, program: string) => ['-c', config, 'status', program],
+  restart: (config: string, program: string) => ['-c', config, 'restart', program],
+  /** A reload is the program's own: supervisor sends it SIGHUP. */
+  reload: (config: string, program: string) => ['-c', config, 'signal', 'HUP', program],
+};
+
+/** Parses `web  RUNNING   pid 1234, uptime 0:01:02` (or STOPPED, FATAL, …). */
+export function parseSupervisorStatus(text: string): ServiceState {
+  const line = text.trim().split('\n')[0] ?? '';
+  const m = /^\S+\s+([A-Z]+)\s*(?:pid (\d+))?/.exec(line);
+  const state = m?.[1] ?? 'UNKNOWN';
+  return {
+    running: state === 'RUNNING',
+    pid: m?.[2] ? Number(m[2]) : null,
+    workerPids: [],
+    detail: line || 'no answer',
+  };
+}
+
+export function supervisorAdapter(program: string, config: string, exec: Exec): ServiceAdapter {
+  return {
+    async state() {
+      // supervisorctl status exits non-zero for a program that is not running; the text says why.
+      const r = await exec('supervisorctl', supervisorctlArgv.status(config, program), {
+        timeoutMs: 30_000,
+        quiet: true,
+      });
+      return parseSupervisorStatus(r.stdout);
+    },
+    async apply(mode) {
+      const args = supervisorctlArgv[mode](config, program);
+      const r = await exec('supervisorctl', args, { timeoutMs: 120_000 });
+      if (r.exitCode !== 0)
+        throw new ProcessFailedError(
+          `supervisorctl ${args[2]} ${program} exited with ${r.exitCode}`,
+          r.exitCode,
+          r.signal,
+        );
+    },
+  };
+}
