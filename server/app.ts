@@ -9,6 +9,7 @@ import type { AppDeps, AppEnv } from './context.ts';
 import { errorHandler, HttpError } from './errors.ts';
 import { authenticate, requireCsrfToken, requireRole } from './middleware.ts';
 import { authRoutes } from './routes/auth.tsx';
+import { certificatesApi } from './routes/certificates.ts';
 import { jobsApi } from './routes/jobs.ts';
 import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/jobs', jobsApi);
   app.route('/api/scripts', scriptsApi);
   app.route('/api/targets', targetsApi);
+  app.route('/api/certificates', certificatesApi);
   app.route('/', pageRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));

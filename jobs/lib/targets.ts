@@ -25,6 +25,7 @@ const tls = z.object({
   /** The live endpoint whose served certificate must become the new one. */
   probe: hostPort,
   serverName: z.string().max(253).optional(),
+  probeTimeoutSec: z.number().int().min(1).max(600).default(20),
 });
 
 const common = {

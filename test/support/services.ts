@@ -20,11 +20,42 @@ export async function makeCert(dir: string, base: string, names: string[], days 
   const cert = path.join(dir, `${base}.crt`);
   const key = path.join(dir, `${base}.key`);
   const san = names.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  args.push('-keyout', key, '-out', cert, '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${san}`);
-  if (days >= 0) args.push('-days', String(days));
-  else args.push('-not_before', '20200101000000Z', '-not_after', '20200201000000Z');
-  await run('openssl', args);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key];
+  if (days >= 0) {
+    await run('openssl', [
+      'req',
+      '-x509',
+      ...ec,
+      '-out',
+      cert,
+      '-subj',
+      `/CN=${names[0]}`,
+      '-addext',
+      `subjectAltName=${san}`,
+      '-days',
+      String(days),
+    ]);
+  } else {
+    // openssl 3.0's req cannot back-date; x509 -req -days -1 ends validity yesterday.
+    const csr = path.join(dir, `${base}.csr`);
+    const ext = path.join(dir, `${base}.ext`);
+    fs.writeFileSync(ext, `subjectAltName=${san}\n`);
+    await run('openssl', ['req', ...ec, '-out', csr, '-subj', `/CN=${names[0]}`]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-signkey',
+      key,
+      '-days',
+      String(days),
+      '-out',
+      cert,
+      '-extfile',
+      ext,
+    ]);
+  }
   return { cert, key, certPem: fs.readFileSync(cert, 'utf8'), keyPem: fs.readFileSync(key, 'utf8') };
 }
 
@@ -113,6 +144,117 @@ export async function startSupervisord(dir: string): Promise<Supervisord> {
       if (proc.exitCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A root CA, an intermediate and a leaf for `name`, as PEM files, to test chain order. */
+export async function makeChain(dir: string, name: string) {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const f = (n: string) => path.join(dir, n);
+  fs.writeFileSync(f('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  fs.writeFileSync(f('leaf.ext'), `subjectAltName=DNS:${name}\n`);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    f('root.key'),
+    '-out',
+    f('root.crt'),
+    '-subj',
+    '/CN=Test Root',
+    '-days',
+    '30',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ]);
+  await run('openssl', ['req', ...ec, '-keyout', f('int.key'), '-out', f('int.csr'), '-subj', '/CN=Test Intermediate']);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    f('int.csr'),
+    '-CA',
+    f('root.crt'),
+    '-CAkey',
+    f('root.key'),
+    '-CAcreateserial',
+    '-out',
+    f('int.crt'),
+    '-days',
+    '30',
+    '-extfile',
+    f('ca.ext'),
+  ]);
+  await run('openssl', ['req', ...ec, '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', `/CN=${name}`]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    f('leaf.csr'),
+    '-CA',
+    f('int.crt'),
+    '-CAkey',
+    f('int.key'),
+    '-CAcreateserial',
+    '-out',
+    f('leaf.crt'),
+    '-days',
+    '30',
+    '-extfile',
+    f('leaf.ext'),
+  ]);
+  const read = (n: string) => fs.readFileSync(f(n), 'utf8');
+  return { leaf: read('leaf.crt'), intermediate: read('int.crt'), key: read('leaf.key') };
+}
+
+export interface Nginx {
+  port: number;
+  config: string;
+  stop(): Promise<void>;
+}
+
+/** Real nginx on a high port serving TLS from `certPath`/`keyPath`, master running in the foreground. */
+export async function startNginx(dir: string, certPath: string, keyPath: string): Promise<Nginx> {
+  const port = await freePort();
+  const config = path.join(dir, 'nginx.conf');
+  fs.mkdirSync(path.join(dir, 'conf.d'), { recursive: true });
+  fs.writeFileSync(
+    config,
+    `daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp-body;
+  proxy_temp_path ${dir}/tmp-proxy;
+  fastcgi_temp_path ${dir}/tmp-fcgi;
+  uwsgi_temp_path ${dir}/tmp-uwsgi;
+  scgi_temp_path ${dir}/tmp-scgi;
+  include ${dir}/conf.d/*.conf;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${certPath};
+    ssl_certificate_key ${keyPath};
+    location / { return 200 "ok"; }
+  }
+}
+`,
+  );
+  const proc = spawn('/usr/sbin/nginx', ['-c', config, '-e', `${dir}/error.log`], { stdio: 'ignore' });
+  await eventually(async () => accepts(port), 15_000, 'nginx');
+  return {
+    port,
+    config,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGQUIT');
       await exited;
     },
   };

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { findCertificate } from '../db/certificates.ts';
+import { adapterFor } from '../worker/adapters/index.ts';
+import { restoreBackup, swapIn } from '../worker/cert-files.ts';
+import { waitForFingerprint } from '../worker/tls-probe.ts';
+import { inspectBundle } from './lib/certs.ts';
+import { JobValidationError, ProcessFailedError } from './lib/errors.ts';
+import { defineKind, type JobContext, type KindEnv } from './lib/kind.ts';
+import { loadTarget, type TargetSpec, targetName } from './lib/targets.ts';
+
+const request = z.object({ target: targetName, bundle: z.uuid() });
+
+type TlsTarget = TargetSpec & { tls: NonNullable<TargetSpec['tls']> };
+
+async function loadTlsTarget(env: KindEnv, name: string): Promise<TlsTarget> {
+  const { spec } = await loadTarget(env.db, name);
+  if (!spec.tls) throw new JobValidationError(`target ${name} has no TLS section`, { target: ['no tls settings'] });
+  return spec as TlsTarget;
+}
+
+async function loadBundle(env: KindEnv, id: string, spec: TlsTarget) {
+  const row = await findCertificate(env.db, id);
+  if (!row) throw new JobValidationError(`unknown certificate bundle: ${id}`, { bundle: ['no such upload'] });
+  const keyPem = env.secrets.open(row.keyEncrypted);
+  return { certPem: row.certPem, keyPem, inspected: inspectBundle(row.certPem, keyPem, spec.names) };
+}
+
+/** Makes whatever serves the certificate pick up the pair now on disk. */
+async function reload(ctx: JobContext, spec: TlsTarget): Promise<void> {
+  if (spec.tls.reload === 'nginx') {
+    const conf = spec.tls.nginxConfig ? ['-c', spec.tls.nginxConfig] : [];
+    for (const args of [
+      ['-t', ...conf],
+      [...conf, '-s', 'reload'],
+    ]) {
+      const r = await ctx.exec('nginx', args, { timeoutMs: 30_000 });
+      if (r.exitCode !== 0)
+        throw new ProcessFailedError(`nginx ${args.join(' ')} exited with ${r.exitCode}`, r.exitCode, r.signal);
+    }
+    return;
+  }
+  await adapterFor(spec, ctx.exec).apply(spec.tls.reload === 'signal' ? 'reload' : 'restart');
+}
+
+/**
+ * Validates an uploaded certificate and key, swaps them in atomically with a
+ * backup, reloads whatever serves them and probes the live endpoint for the new
+ * fingerprint. If the reload or the probe fails, the old pair goes back.
+ */
+export default defineKind({
+  name: 'cert-reload',
+  description: 'Swap in a new TLS certificate and key, verified live, with automatic restore',
+  request,
+  retry: { attempts: 1, backoffMs: 1000 },
+
+  async resolve(req, env) {
+    const spec = await loadTlsTarget(env, req.target);
+    const { inspected } = await loadBundle(env, req.bundle, spec);
+    return { target: req.target, script: null, params: { bundle: req.bundle, fingerprint: inspected.fingerprint } };
+  },
+
+  fromStored: (stored) => ({ target: stored.target, bundle: stored.params.bundle }),
+
+  async run(ctx, req, env) {
+    await ctx.progress(10, 'validating the certificate bundle');
+    const spec = await loadTlsTarget(env, req.target);
+    const { certPem, keyPem, inspected } = await loadBundle(env, req.bundle, spec);
+    ctx.output(
+      'stdout',
+      `new certificate ${inspected.subject}, ${inspected.fingerprint}, valid until ${inspected.notAfter.toISOString()}\n`,
+    );
+
+    await ctx.progress(25, `writing the new pair to ${spec.tls.certPath}`);
+    await swapIn(spec.tls, certPem, keyPem);
+    try {
+      await ctx.progress(50, `reloading (${spec.tls.reload})`);
+      await reload(ctx, spec);
+      await ctx.progress(75, `probing ${spec.tls.probe} for the new certificate`);
+      await waitForFingerprint(spec.tls.probe, inspected.fingerprint, {
+        timeoutMs: spec.tls.probeTimeoutSec * 1000,
+        servername: spec.tls.serverName,
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      ctx.output('stderr', `${reason}\nrestoring the previous certificate\n`);
+      await restoreBackup(spec.tls);
+      const again = await reload(ctx, spec).then(
+        () => 'restored the previous certificate and reloaded',
+        (e: Error) => `restored the previous certificate, but reloading it failed too: ${e.message}`,
+      );
+      throw new Error(`${reason}; ${again}`);
+    }
+    await ctx.progress(100, `${spec.tls.probe} serves the new certificate`);
+    return { fingerprint: inspected.fingerprint, notAfter: inspected.notAfter.toISOString() };
+  },
+});
