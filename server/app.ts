@@ -16,6 +16,7 @@ import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
 import { scriptsApi } from './routes/scripts.ts';
 import { systemRoutes } from './routes/system.ts';
 import { targetsApi } from './routes/targets.ts';
+import { targetPages } from './routes/ui-targets.tsx';
 
 const htmxFile = path.join(
   path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')),
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/targets', targetsApi);
   app.route('/api/certificates', certificatesApi);
   app.route('/', pageRoutes);
+  app.route('/', targetPages);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));
   app.route(QUEUE_BOARD_PATH, queueBoard(deps.producer.queue));

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError, z } from 'zod';
@@ -45,9 +46,18 @@ function toHttpError(err: unknown): HttpError | null {
   return null;
 }
 
+/** htmx forms swap the answer into the page, so they get the error as readable HTML. */
+function htmlError(e: HttpError) {
+  const fields = Object.entries((e.details as { fieldErrors?: Record<string, string[]> } | null)?.fieldErrors ?? {});
+  return html`<div class="error" role="alert"><strong>${e.message}</strong>${
+    fields.length ? html`<ul>${fields.map(([k, v]) => html`<li>${k}: ${v.join(', ')}</li>`)}</ul>` : ''
+  }</div>`;
+}
+
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context) => {
     const known = toHttpError(err);
+    if (known && c.req.header('HX-Request') && known.status !== 401) return c.html(htmlError(known), known.status);
     if (known) {
       return c.json({ error: { code: known.code, message: known.message, details: known.details } }, known.status);
     }

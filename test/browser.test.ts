@@ -1,57 +1,27 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../db/users.ts';
 import { type Harness, harness } from './support/app.ts';
-import { freePort } from './support/redis.ts';
-
-const artifacts = path.resolve(import.meta.dirname, 'artifacts');
-const PASSWORD = 'correct horse battery staple';
+import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 
 describe('the web UI in headless Chromium', () => {
   let h: Harness;
-  let server: ServerType;
-  let browser: Browser;
+  let rig: BrowserRig;
   let base: string;
+  const signIn = (username: string) => rig.signIn(username);
 
   beforeAll(async () => {
     h = await harness();
     await h.startWorker();
     await createUser(h.database.db, 'ops', 'operator', PASSWORD);
     await createUser(h.database.db, 'watcher', 'viewer', PASSWORD);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
-    fs.mkdirSync(artifacts, { recursive: true });
+    rig = await browserRig(h);
+    base = rig.base;
   });
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await rig?.close();
     await h?.close();
   });
-
-  async function signIn(username: string) {
-    const page = await browser.newPage();
-    await page.goto(`${base}/login`);
-    await page.fill('input[name=username]', username);
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${base}/`);
-    return page;
-  }
 
   it('signs in, runs a script from its generated form and follows it live to success', async () => {
     const page = await signIn('ops');

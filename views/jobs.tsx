@@ -1,7 +1,9 @@
 import type { EventRow, JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../jobs/lib/states.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
+import type { LiveStatus } from '../worker/adapters/status.ts';
 import { Layout } from './layout.tsx';
+import { TargetsTable, type TargetView } from './targets.tsx';
 
 const when = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '—');
 
@@ -43,6 +45,7 @@ export function NewerJobsPoller({ afterNum }: { afterNum: number }) {
 }
 
 export function Dashboard(p: {
+  targets: { t: TargetView; status: LiveStatus }[];
   user: SessionUser;
   csrfToken: string | null;
   jobs: JobRow[];
@@ -51,6 +54,12 @@ export function Dashboard(p: {
 }) {
   return (
     <Layout title="Dashboard" user={p.user} csrfToken={p.csrfToken}>
+      {p.targets.length > 0 && (
+        <section class="card">
+          <h2>Targets</h2>
+          <TargetsTable rows={p.targets} user={p.user} />
+        </section>
+      )}
       <section class="card">
         <h2>Recent jobs</h2>
         {p.newest && <NewerJobsPoller afterNum={p.jobs[0]?.num ?? 0} />}

@@ -10,7 +10,9 @@ export interface PageProps {
 
 const nav = [
   ['/', 'Dashboard', 'viewer'],
+  ['/targets', 'Targets', 'viewer'],
   ['/scripts', 'Scripts', 'viewer'],
+  ['/certificates', 'Certificates', 'viewer'],
   ['/audit', 'Audit log', 'admin'],
   ['/admin/queues', 'Queue', 'admin'],
 ] as const;

@@ -68,5 +68,6 @@ export const certificatesApi = new Hono<AppEnv>()
       names: bundle.names,
       notAfter: bundle.notAfter.toISOString(),
     });
+    if (c.req.header('HX-Request')) c.header('HX-Refresh', 'true');
     return c.json(toApiCertificate(row!, bundle.warnings), 201);
   });

@@ -1,72 +1,29 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { audit } from '../../db/audit.ts';
 import { forceReleaseTarget, lockHolder } from '../../db/locks.ts';
 import { targets } from '../../db/schema.ts';
-import { assertManagedPaths, targetName, targetSpec } from '../../jobs/lib/targets.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest, conflict, notFound, parseOr400 } from '../errors.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
-
-const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name');
-const putBody = z.looseObject({ env: z.record(envName, z.string().max(8192)).optional() });
-
-type Row = typeof targets.$inferSelect;
-
-/** A target as the API shows it: secrets by name only, never their values. */
-async function describe(db: AppEnv['Variables']['deps']['db'], row: Row, envNames: string[]) {
-  const last = await db.execute(
-    sql`SELECT id, kind, status, finished_at FROM jobs WHERE target = ${row.name} ORDER BY num DESC LIMIT 1`,
-  );
-  return {
-    name: row.name,
-    ...row.spec,
-    env: Object.fromEntries(envNames.map((k) => [k, '[secret]'])),
-    lock: await lockHolder(db, row.name),
-    lastJob: last.rows[0] ?? null,
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
+import { describeTarget, findTargetRow, saveTarget } from '../target-service.ts';
 
 export const targetsApi = new Hono<AppEnv>()
   .get('/', requireRole('viewer'), async (c) => {
-    const { db, env } = c.var.deps;
-    const rows = await db.select().from(targets).orderBy(asc(targets.name));
-    const items = await Promise.all(rows.map((r) => describe(db, r, envNames(env.secrets, r.secretEnv))));
-    return c.json({ items });
+    const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
+    return c.json({ items: await Promise.all(rows.map((r) => describeTarget(c.var.deps, r))) });
   })
   .get('/:name', requireRole('viewer'), async (c) => {
-    const { db, env } = c.var.deps;
-    const [row] = await db
-      .select()
-      .from(targets)
-      .where(eq(targets.name, c.req.param('name')));
+    const row = await findTargetRow(c.var.deps.db, c.req.param('name'));
     if (!row) throw notFound('target');
-    return c.json(await describe(db, row, envNames(env.secrets, row.secretEnv)));
+    return c.json(await describeTarget(c.var.deps, row));
   })
   .put('/:name', requireRole('admin'), async (c) => {
-    const { db, env } = c.var.deps;
-    const name = parseOr400(targetName, c.req.param('name'), 'target name');
-    const body = parseOr400(putBody, await c.req.json().catch(() => badJson()), 'target');
-    const { env: secrets, ...rest } = body;
-    const spec = parseOr400(targetSpec, rest, 'target');
-    assertManagedPaths(spec, env.managedPaths);
-    const secretEnv = secrets && Object.keys(secrets).length > 0 ? env.secrets.seal(JSON.stringify(secrets)) : null;
-    const [before] = await db.select({ name: targets.name }).from(targets).where(eq(targets.name, name));
-    await db.transaction(async (tx) => {
-      await tx
-        .insert(targets)
-        .values({ name, spec, secretEnv })
-        .onConflictDoUpdate({ target: targets.name, set: { spec, secretEnv, updatedAt: new Date() } });
-      const user = c.var.user!;
-      await audit(tx, { id: user.id, name: user.username }, before ? 'target.update' : 'target.create', name, {
-        spec,
-        env: Object.keys(secrets ?? {}),
-      });
+    const body = await c.req.json().catch(() => {
+      throw badRequest('the body is not valid JSON');
     });
-    const [row] = await db.select().from(targets).where(eq(targets.name, name));
-    return c.json(await describe(db, row!, Object.keys(secrets ?? {})), before ? 200 : 201);
+    const { row, created } = await saveTarget(c.var.deps, c.var.user!, c.req.param('name'), body);
+    return c.json(await describeTarget(c.var.deps, row), created ? 201 : 200);
   })
   .delete('/:name', requireRole('admin'), async (c) => {
     const { db } = c.var.deps;
@@ -88,11 +45,3 @@ export const targetsApi = new Hono<AppEnv>()
     await audit(db, { id: user.id, name: user.username }, 'target.lock.force_release', name, { heldBy: released });
     return c.json({ target: name, released });
   });
-
-function envNames(box: AppEnv['Variables']['deps']['env']['secrets'], sealed: Uint8Array | null): string[] {
-  return sealed ? Object.keys(JSON.parse(box.open(sealed)) as Record<string, string>) : [];
-}
-
-function badJson(): never {
-  throw badRequest('the body is not valid JSON');
-}

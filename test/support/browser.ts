@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { type ServerType, serve } from '@hono/node-server';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Harness } from './app.ts';
+
+export const artifacts = path.resolve(import.meta.dirname, '../artifacts');
+export const PASSWORD = 'correct horse battery staple';
+
+export interface BrowserRig {
+  base: string;
+  browser: Browser;
+  signIn(username: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Serves the harness's app over real HTTP and drives Debian's Chromium at it. */
+export async function browserRig(h: Harness): Promise<BrowserRig> {
+  const server: ServerType = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  fs.mkdirSync(artifacts, { recursive: true });
+  return {
+    base,
+    browser,
+    async signIn(username) {
+      const page = await browser.newPage();
+      await page.goto(`${base}/login`);
+      await page.fill('input[name=username]', username);
+      await page.fill('input[name=password]', PASSWORD);
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${base}/`);
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

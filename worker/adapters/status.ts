@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import type { TargetSpec } from '../../jobs/lib/targets.ts';
+import { adapterFor } from './index.ts';
+import type { Exec, ServiceState } from './types.ts';
+
+/** An Exec outside any job: no shell, a timeout, output kept for parsing only. */
+const plainExec: Exec = (file, args, opts) =>
+  new Promise((resolve) => {
+    execFile(file, [...args], { timeout: opts.timeoutMs, maxBuffer: 1 << 20 }, (err, stdout) => {
+      const code = err && typeof err.code === 'number' ? err.code : err ? 127 : 0;
+      resolve({ exitCode: code, signal: err?.signal ?? null, stdout });
+    });
+  });
+
+/** Seconds since `pid` started, from /proc (clock ticks of 100 Hz, as on every Linux distro kernel). */
+async function uptimeOf(pid: number): Promise<number | null> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const sinceBoot = Number((await fs.readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+    return Math.max(0, Math.round(sinceBoot - startTicks / 100));
+  } catch {
+    return null;
+  }
+}
+
+export interface LiveStatus extends ServiceState {
+  uptimeSec: number | null;
+}
+
+/** What the dashboard shows for a target: running or stopped, PID and uptime. */
+export async function liveStatus(spec: TargetSpec): Promise<LiveStatus> {
+  if (spec.manager === 'self') {
+    return {
+      running: true,
+      pid: process.pid,
+      workerPids: [],
+      detail: 'Deckhand',
+      uptimeSec: Math.round(process.uptime()),
+    };
+  }
+  try {
+    const state = await adapterFor(spec, plainExec).state();
+    return { ...state, uptimeSec: state.pid ? await uptimeOf(state.pid) : null };
+  } catch (err) {
+    return { running: false, pid: null, workerPids: [], detail: (err as Error).message, uptimeSec: null };
+  }
+}
