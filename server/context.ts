@@ -14,6 +14,8 @@ export interface AppDeps {
   /** What job kinds check requests against (scripts, targets, managed paths, secrets). */
   env: KindEnv;
   log: Logger;
+  /** Present when a web-tier supervisor runs this process: asks it for a rolling restart. */
+  control?: { requestRestart(by: string): Promise<void> };
 }
 
 export interface AppEnv {

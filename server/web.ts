@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import type http from 'node:http';
 import { serve } from '@hono/node-server';
 import { createLogger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
@@ -8,31 +10,79 @@ import { createProducer } from '../jobs/lib/queue.ts';
 import { startReaper } from '../worker/reaper.ts';
 import { createApp } from './app.ts';
 import { startReconciler } from './reconciler.ts';
+import { RESTART_MESSAGE, RETIRE_MESSAGE, superviseWebProcesses } from './web-primary.ts';
 
-/** The web tier process: load config, build dependencies, listen, close cleanly on SIGTERM. */
+const DRAIN_LIMIT_MS = 10_000;
+
+/**
+ * The web tier: a supervisor process that owns the listening socket, the
+ * reconciler and a reaper, and DECKHAND_WEB_PROCESSES processes that serve the
+ * app. Closes cleanly on SIGTERM.
+ */
 export async function runWeb(registry: KindRegistry): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL, 'web');
   const databaseUrl = locateDatabase(config);
-  const database = connectDatabase(databaseUrl, 20);
+  if (cluster.isPrimary) return runSupervisor(registry, config, databaseUrl);
+  const log = createLogger(config.LOG_LEVEL, 'web');
+  const database = connectDatabase(databaseUrl, 10);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
-  const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log });
+  const control = { requestRestart: async (by: string) => void process.send?.({ type: RESTART_MESSAGE, by }) };
+  const app = createApp({
+    config,
+    db: database.db,
+    producer,
+    registry,
+    env: kindEnv(config, database.db),
+    log,
+    control,
+  });
+  const server = serve({ fetch: app.fetch, hostname: config.DECKHAND_HOST, port: config.DECKHAND_PORT }) as http.Server;
+  // Signals are the supervisor's business: it retires web processes one by one.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type !== RETIRE_MESSAGE) return;
+    // Answer what is in flight with Connection: close, drop idle keep-alive sockets, then go.
+    server.prependListener('request', (_req, res: http.ServerResponse) => {
+      res.shouldKeepAlive = false;
+    });
+    // A keep-alive socket that was busy a moment ago goes idle later: keep sweeping until closed,
+    // and after the drain limit cut whatever is left, so a restart always ends.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    setTimeout(() => {
+      server.getConnections((_e, open) => log.warn({ open }, 'drain limit reached: closing remaining connections'));
+      server.closeAllConnections();
+    }, DRAIN_LIMIT_MS).unref();
+    server.close(async () => {
+      clearInterval(sweep);
+      await producer.close().catch(() => {});
+      await database.close().catch(() => {});
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  });
+}
+
+async function runSupervisor(registry: KindRegistry, config: ReturnType<typeof loadConfig>, databaseUrl: string) {
+  const log = createLogger(config.LOG_LEVEL, 'web');
+  const database = connectDatabase(databaseUrl, 4);
+  const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
   const stopReconciler = startReconciler(database.db, producer, registry, log);
   const stopReaper = startReaper(database.db, log, Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)));
+  const web = superviseWebProcesses(config, database.db, log);
+  await web.start();
 
-  const server = serve({ fetch: app.fetch, hostname: config.DECKHAND_HOST, port: config.DECKHAND_PORT }, (info) =>
-    log.info({ url: `http://${config.DECKHAND_HOST}:${info.port}`, backend: producer.backend }, 'web tier listening'),
-  );
-
+  let stopping = false;
   async function shutdown(signal: string) {
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'web tier stopping');
     stopReconciler();
     stopReaper();
-    await new Promise((resolve) => server.close(resolve));
+    await web.stop();
     await producer.close();
     await database.close();
     process.exit(0);
   }
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -274,6 +274,36 @@ describe('queue dashboard (bull-board, read-only)', () => {
   });
 });
 
+describe('settings and the restart of Deckhand itself (routes)', () => {
+  it('lets only admins read and change settings, audited', async () => {
+    expect((await api(h, admin, 'GET', '/api/settings')).json).toEqual({ logoutOnRestart: true });
+    expect((await api(h, operator, 'GET', '/api/settings')).status).toBe(403);
+    expect((await api(h, operator, 'PUT', '/api/settings', { logoutOnRestart: false })).status).toBe(403);
+    expect((await api(h, admin, 'PUT', '/api/settings', { logoutOnRestart: 'no' })).status).toBe(400);
+    expect((await api(h, admin, 'PUT', '/api/settings', { logoutOnRestart: false })).json).toEqual({
+      logoutOnRestart: false,
+    });
+    const audit = await h.database.db.execute(sql`SELECT actor FROM audit_log WHERE action = 'settings.update'`);
+    expect(audit.rows).toEqual([{ actor: admin.username }]);
+    await api(h, admin, 'PUT', '/api/settings', { logoutOnRestart: true });
+  });
+
+  it('refuses a restart to non-admins, and hides the settings page from them', async () => {
+    expect((await api(h, operator, 'POST', '/api/system/restart')).status).toBe(403);
+    expect((await api(h, viewer, 'GET', '/settings')).status).toBe(403);
+    const page = await h.app.request('/settings', { headers: { Authorization: `Bearer ${admin.token}` } });
+    expect(await page.text()).toContain('Restart Deckhand');
+    const home = await h.app.request('/', { headers: { Authorization: `Bearer ${operator.token}` } });
+    expect(await home.text()).not.toContain('href="/settings"');
+  });
+
+  it('answers 503 when no web-tier supervisor runs this process', async () => {
+    const res = await api(h, admin, 'POST', '/api/system/restart');
+    expect(res.status).toBe(503);
+    expect(res.json.error.code).toBe('unsupported');
+  });
+});
+
 describe('health', () => {
   it('reports liveness, readiness and metrics', async () => {
     expect((await h.app.request('/healthz')).status).toBe(200);

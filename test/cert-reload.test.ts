@@ -85,7 +85,9 @@ describe('certificate bundles and cert-reload jobs against real nginx and gunico
     expect(res.status).toBe(202);
     const job = await waitForStatus(h, admin, res.json.id, ['succeeded', 'failed'], 30_000);
     expect(job).toMatchObject({ status: 'succeeded', progress: 100, result: { fingerprint: bundle.fingerprint } });
-    expect(await servedFingerprint('127.0.0.1', nginx.port, 'localhost')).toBe(bundle.fingerprint);
+    const servesNew = async () =>
+      (await servedFingerprint('127.0.0.1', nginx.port, 'localhost')) === bundle.fingerprint;
+    await eventually(servesNew, 2000, 'nginx to serve the new certificate');
     expect(fs.readFileSync(live.cert, 'utf8')).toBe(bundle.pem);
     expect(fs.readFileSync(backupOf(live.cert), 'utf8')).toBe(oldPem);
     expect(fs.statSync(live.key).mode & 0o777).toBe(0o600);

@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,29 +8,10 @@ import {
   harness,
   processAlive,
   sleep,
+  spawnWorker,
   type TestUser,
   waitForStatus,
 } from './support/app.ts';
-
-const root = path.resolve(import.meta.dirname, '..');
-
-/** A real worker process, as `npm start` or systemd runs it. */
-function spawnWorker(h: Harness): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-    cwd: root,
-    stdio: 'ignore',
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: h.database.url,
-      ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
-      DECKHAND_QUEUE: h.queue.name,
-      DECKHAND_SCRIPTS_DIR: h.config.DECKHAND_SCRIPTS_DIR,
-      DECKHAND_LEASE_MS: '2000',
-      DECKHAND_QUEUE_LOCK_MS: '2000',
-      LOG_LEVEL: 'silent',
-    },
-  });
-}
 
 describe.each<BackendName>(['redis', 'postgres'])('a worker killed with SIGKILL mid-job (BullMQ on %s)', (backend) => {
   let h: Harness;
@@ -44,7 +23,7 @@ describe.each<BackendName>(['redis', 'postgres'])('a worker killed with SIGKILL 
   afterAll(() => h.close());
 
   it('leaves the job lost, audited, its processes killed, and never reruns it', async () => {
-    const worker = spawnWorker(h);
+    const worker = spawnWorker(h, { DECKHAND_LEASE_MS: '2000', DECKHAND_QUEUE_LOCK_MS: '2000' });
     const res = await api(h, op, 'POST', '/api/jobs', { kind: 'script', script: 'hang', params: {} });
     const id = res.json.id as string;
     const pids = await eventually(

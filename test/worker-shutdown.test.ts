@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, type Harness, harness, processAlive, type TestUser, waitForStatus } from './support/app.ts';
+import {
+  api,
+  eventually,
+  type Harness,
+  harness,
+  processAlive,
+  spawnWorker,
+  type TestUser,
+  waitForStatus,
+} from './support/app.ts';
 
 describe('worker shutdown (SIGTERM path, in-process service)', () => {
   let h: Harness;
@@ -23,6 +32,16 @@ describe('worker shutdown (SIGTERM path, in-process service)', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect((await api(h, op, 'GET', `/api/jobs/${next}`)).json.status).toBe('queued'); // nobody took it
     await api(h, op, 'POST', `/api/jobs/${next}/cancel`);
+  });
+
+  it('a worker process given SIGTERM finishes its running job, then exits 0', async () => {
+    const worker = spawnWorker(h, { DECKHAND_SHUTDOWN_GRACE_MS: '20000' });
+    const id = await run('steps', { count: 20 }); // about 2 s
+    await waitForStatus(h, op, id, ['active'], 30_000);
+    const exited = new Promise<number | null>((r) => worker.once('exit', r));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect((await api(h, op, 'GET', `/api/jobs/${id}`)).json).toMatchObject({ status: 'succeeded', progress: 100 });
   });
 
   it('after the grace period, stops the job’s processes and says why', async () => {

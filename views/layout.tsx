@@ -15,6 +15,7 @@ const nav = [
   ['/certificates', 'Certificates', 'viewer'],
   ['/audit', 'Audit log', 'admin'],
   ['/admin/queues', 'Queue', 'admin'],
+  ['/settings', 'Settings', 'admin'],
 ] as const;
 
 const rank = { viewer: 0, operator: 1, admin: 2 } as const;

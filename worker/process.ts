@@ -18,12 +18,15 @@ export async function runWorker(registry: KindRegistry): Promise<void> {
     void shutdown('watchdog', 75);
   });
 
+  let stopping = false;
   async function shutdown(reason: string, code = 0) {
+    if (stopping) return;
+    stopping = true;
     log.info({ reason, active: service.activeCount() }, 'worker stopping');
     await service.close(config.DECKHAND_SHUTDOWN_GRACE_MS);
     await database.close();
     process.exit(code);
   }
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }

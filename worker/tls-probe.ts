@@ -23,7 +23,9 @@ export function servedFingerprint(host: string, port: number, servername?: strin
   });
 }
 
-/** Polls the live endpoint until it serves `fingerprint`; throws with what it served instead. */
+const CONFIRMATIONS = 3;
+
+/** Polls the live endpoint until it serves `fingerprint` on several connections in a row; throws with what it served instead. */
 export async function waitForFingerprint(
   probe: string,
   fingerprint: string,
@@ -32,10 +34,13 @@ export async function waitForFingerprint(
   const [host, port] = [probe.slice(0, probe.lastIndexOf(':')), Number(probe.slice(probe.lastIndexOf(':') + 1))];
   const deadline = Date.now() + opts.timeoutMs;
   let seen: string | null = null;
+  let streak = 0;
   while (Date.now() < deadline) {
     seen = await servedFingerprint(host, port, opts.servername);
-    if (seen === fingerprint) return;
-    await sleep(200, undefined, { signal: opts.signal });
+    // Old worker processes (nginx, gunicorn) may answer for a moment after a reload: require a streak.
+    streak = seen === fingerprint ? streak + 1 : 0;
+    if (streak === CONFIRMATIONS) return;
+    await sleep(streak > 0 ? 100 : 200, undefined, { signal: opts.signal });
   }
   throw new Error(`${probe} still serves ${seen ?? 'nothing'} after ${opts.timeoutMs / 1000} s, not ${fingerprint}`);
 }

@@ -27,7 +27,7 @@ function metricsRegistry(db: Db): Registry {
 export function systemRoutes(db: Db) {
   const registry = metricsRegistry(db);
   return new Hono<AppEnv>()
-    .get('/healthz', (c) => c.json({ ok: true }))
+    .get('/healthz', (c) => c.json({ ok: true, pid: process.pid }))
     .get('/readyz', async (c) => {
       const checks: Record<string, string> = {};
       await db

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -146,4 +147,22 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A real worker process (worker/main.ts), as `npm start` or systemd runs it, on the harness's database and queue. */
+export function spawnWorker(h: Harness, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    stdio: 'ignore',
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: h.database.url,
+      ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
+      DECKHAND_QUEUE: h.queue.name,
+      DECKHAND_SCRIPTS_DIR: h.config.DECKHAND_SCRIPTS_DIR,
+      DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+  });
 }

@@ -1,0 +1,65 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { audit } from '../../db/audit.ts';
+import { readRestartState, readSettings, writeSettings } from '../../db/settings.ts';
+import { RestartStatus, SettingsPage } from '../../views/settings.tsx';
+import type { AppEnv } from '../context.ts';
+import { HttpError, parseOr400 } from '../errors.ts';
+import { requireRole } from '../middleware.ts';
+
+const settingsBody = z.object({ logoutOnRestart: z.boolean() }).partial().strict();
+
+export const settingsRoutes = new Hono<AppEnv>()
+  .get('/settings', requireRole('admin'), async (c) => {
+    const { db } = c.var.deps;
+    const [settings, restart] = await Promise.all([readSettings(db), readRestartState(db)]);
+    return c.html(
+      <SettingsPage user={c.var.user!} csrfToken={c.var.csrfToken} settings={settings} restart={restart} />,
+    );
+  })
+  .get('/api/settings', requireRole('admin'), async (c) => c.json(await readSettings(c.var.deps.db)))
+  .put('/api/settings', requireRole('admin'), async (c) => {
+    const patch = parseOr400(settingsBody, await c.req.json().catch(() => null), 'settings');
+    const user = c.var.user!;
+    await audit(c.var.deps.db, { id: user.id, name: user.username }, 'settings.update', null, patch);
+    return c.json(await writeSettings(c.var.deps.db, patch));
+  })
+  .post('/ui/settings', requireRole('admin'), async (c) => {
+    const form = await c.req.parseBody();
+    const patch = { logoutOnRestart: form.logoutOnRestart === 'true' };
+    const user = c.var.user!;
+    await audit(c.var.deps.db, { id: user.id, name: user.username }, 'settings.update', null, patch);
+    await writeSettings(c.var.deps.db, patch);
+    return c.html(<p>Saved.</p>);
+  })
+  .get('/api/system/restart', requireRole('admin'), async (c) => c.json(await readRestartState(c.var.deps.db)))
+  .post('/api/system/restart', requireRole('admin'), async (c) => {
+    const { control, db } = c.var.deps;
+    if (!control) throw new HttpError(503, 'unsupported', 'this process is not running under the web tier supervisor');
+    const user = c.var.user!;
+    await audit(db, { id: user.id, name: user.username }, 'deckhand.restart', null, {
+      logoutOnRestart: (await readSettings(db)).logoutOnRestart,
+    });
+    await control.requestRestart(user.username);
+    const state = {
+      state: 'restarting' as const,
+      by: user.username,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      signedOut: null,
+      pids: [],
+      error: null,
+    };
+    if (c.req.header('HX-Request')) return c.html(<RestartStatus state={state} />, 202);
+    return c.json(state, 202);
+  })
+  .get('/fragments/system/restart', requireRole('admin'), async (c) => {
+    const since = c.req.query('since') ?? '';
+    const state = await readRestartState(c.var.deps.db);
+    // Until the supervisor records this restart, the one on record is an older one.
+    if (!state.startedAt || state.startedAt < since) {
+      return c.html(<RestartStatus state={{ ...state, state: 'restarting', startedAt: since }} />);
+    }
+    if (state.state === 'done') c.header('HX-Redirect', '/login');
+    return c.html(<RestartStatus state={state} />);
+  });

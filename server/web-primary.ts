@@ -1,0 +1,106 @@
+import cluster, { type Worker } from 'node:cluster';
+import { sql } from 'drizzle-orm';
+import type { Config, Logger } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { readRestartState, readSettings, writeRestartState } from '../db/settings.ts';
+
+export const RESTART_MESSAGE = 'deckhand:restart';
+export const RETIRE_MESSAGE = 'deckhand:retire';
+const RETIRE_TIMEOUT_MS = 30_000;
+
+const listening = (w: Worker) => new Promise<void>((resolve) => w.once('listening', () => resolve()));
+
+/**
+ * The web tier's supervisor (node:cluster primary). It holds the listening
+ * socket, so a rolling restart starts each new web process before the old one
+ * is disconnected, and no connection is refused or dropped in between.
+ */
+export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
+  let stopping = false;
+  let restarting = false;
+  const current = new Set<Worker>();
+
+  function fork(): Worker {
+    const w = cluster.fork();
+    current.add(w);
+    w.on('message', (m: { type?: string; by?: string }) => {
+      if (m?.type === RESTART_MESSAGE) void rollingRestart(m.by ?? 'unknown');
+    });
+    w.on('exit', (code, signal) => {
+      const expected = stopping || !current.has(w);
+      current.delete(w);
+      if (!expected) {
+        log.warn({ pid: w.process.pid, code, signal }, 'web process exited; starting another');
+        setTimeout(fork, 500);
+      }
+    });
+    return w;
+  }
+
+  async function retire(old: Worker): Promise<void> {
+    current.delete(old);
+    const exited = new Promise((r) => old.once('exit', r));
+    const killer = setTimeout(() => old.kill('SIGKILL'), RETIRE_TIMEOUT_MS);
+    old.send({ type: RETIRE_MESSAGE }); // stops taking connections, finishes in-flight requests, then exits
+    await exited;
+    clearTimeout(killer);
+  }
+
+  /** A deliberate restart: sign everyone out once (if the setting says so), then replace each process. */
+  async function rollingRestart(by: string): Promise<void> {
+    if (restarting || stopping) return;
+    restarting = true;
+    const startedAt = new Date().toISOString();
+    const state = {
+      state: 'restarting' as const,
+      by,
+      startedAt,
+      finishedAt: null,
+      signedOut: null as number | null,
+      pids: [],
+      error: null,
+    };
+    try {
+      await writeRestartState(db, state);
+      if ((await readSettings(db)).logoutOnRestart) {
+        const r = await db.execute(sql`DELETE FROM sessions`);
+        state.signedOut = r.rowCount ?? 0;
+        log.info({ sessions: state.signedOut, by }, `restart: signed out ${state.signedOut} sessions`);
+        await writeRestartState(db, state);
+      }
+      for (const old of [...current]) {
+        const next = fork();
+        await listening(next);
+        await retire(old);
+      }
+      const pids = [...current].map((w) => w.process.pid ?? 0);
+      await writeRestartState(db, { ...state, state: 'done', finishedAt: new Date().toISOString(), pids });
+      log.info({ pids, by }, 'rolling restart of the web tier finished');
+    } catch (err) {
+      log.error({ err }, 'rolling restart failed');
+      await writeRestartState(db, { ...state, state: 'failed', error: (err as Error).message }).catch(() => {});
+    } finally {
+      restarting = false;
+    }
+  }
+
+  return {
+    async start() {
+      // Each web process accepts from the shared socket itself (no hand-off through this process),
+      // so one that stops accepting leaves pending connections to the others instead of losing them.
+      cluster.schedulingPolicy = cluster.SCHED_NONE;
+      const starting = Array.from({ length: config.DECKHAND_WEB_PROCESSES }, fork);
+      await Promise.all(starting.map(listening));
+      const last = await readRestartState(db);
+      if (last.state === 'restarting') await writeRestartState(db, { ...last, state: 'failed', error: 'interrupted' });
+      log.info(
+        { pids: starting.map((w) => w.process.pid), url: `http://${config.DECKHAND_HOST}:${config.DECKHAND_PORT}` },
+        'web tier listening',
+      );
+    },
+    async stop() {
+      stopping = true;
+      await Promise.all([...current].map(retire));
+    },
+  };
+}
