@@ -22,9 +22,4 @@ export function printedReady(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
+export { stopChild as stop } from '../support/process.ts';

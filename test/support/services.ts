@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './app.ts';
-import { accepts, freePort } from './redis.ts';
+import { accepts, freePort, stopChild } from './process.ts';
 
 const run = promisify(execFile);
 
@@ -95,12 +95,7 @@ export async function startGunicorn(dir: string, cert: { cert: string; key: stri
     port,
     pidfile,
     proc,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(proc),
   };
 }
 
@@ -140,12 +135,7 @@ export async function startSupervisord(dir: string): Promise<Supervisord> {
   return {
     config,
     port,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopChild(proc),
   };
 }
 
@@ -251,11 +241,6 @@ http {
   return {
     port,
     config,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGQUIT');
-      await exited;
-    },
+    stop: () => stopChild(proc, 'SIGQUIT'),
   };
 }
