@@ -25,21 +25,25 @@ async function loadBundle(env: KindEnv, id: string, spec: TlsTarget) {
   return { certPem: row.certPem, keyPem, inspected: inspectBundle(row.certPem, keyPem, spec.names) };
 }
 
-/** Makes whatever serves the certificate pick up the pair now on disk. */
-async function reload(ctx: JobContext, spec: TlsTarget): Promise<void> {
-  if (spec.tls.reload === 'nginx') {
-    const conf = spec.tls.nginxConfig ? ['-c', spec.tls.nginxConfig] : [];
-    for (const args of [
-      ['-t', ...conf],
-      [...conf, '-s', 'reload'],
-    ]) {
-      const r = await ctx.exec('nginx', args, { timeoutMs: 30_000 });
-      if (r.exitCode !== 0)
-        throw new ProcessFailedError(`nginx ${args.join(' ')} exited with ${r.exitCode}`, r.exitCode, r.signal);
-    }
+/**
+ * Makes whatever serves the certificate pick up the pair now on disk. A restore
+ * runs even while the job is being cancelled: the old pair must go live again.
+ */
+async function reload(ctx: JobContext, spec: TlsTarget, restoring = false): Promise<void> {
+  const exec: JobContext['exec'] = restoring ? (f, a, o) => ctx.exec(f, a, { ...o, unstoppable: true }) : ctx.exec;
+  if (spec.tls.reload !== 'nginx') {
+    await adapterFor(spec, exec).apply(spec.tls.reload === 'signal' ? 'reload' : 'restart');
     return;
   }
-  await adapterFor(spec, ctx.exec).apply(spec.tls.reload === 'signal' ? 'reload' : 'restart');
+  const conf = spec.tls.nginxConfig ? ['-c', spec.tls.nginxConfig] : [];
+  for (const args of [
+    ['-t', ...conf],
+    [...conf, '-s', 'reload'],
+  ]) {
+    const r = await exec('nginx', args, { timeoutMs: 30_000 });
+    if (r.exitCode !== 0)
+      throw new ProcessFailedError(`nginx ${args.join(' ')} exited with ${r.exitCode}`, r.exitCode, r.signal);
+  }
 }
 
 /**
@@ -85,7 +89,7 @@ export default defineKind({
       const reason = err instanceof Error ? err.message : String(err);
       ctx.output('stderr', `${reason}\nrestoring the previous certificate\n`);
       await restoreBackup(spec.tls);
-      const again = await reload(ctx, spec).then(
+      const again = await reload(ctx, spec, true).then(
         () => 'restored the previous certificate and reloaded',
         (e: Error) => `restored the previous certificate, but reloading it failed too: ${e.message}`,
       );

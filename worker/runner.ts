@@ -81,7 +81,7 @@ export function createRunner(deps: RunnerDeps) {
           env: childEnv(job.id, opts.env),
           timeoutMs: opts.timeoutMs,
           graceMs: deps.cancelGraceMs,
-          signal,
+          signal: opts.unstoppable ? new AbortController().signal : signal,
           onSpawn: (pid) => void setPid(deps.db, job.id, pid).catch(() => {}),
           onStdout: (chunk) => opts.quiet || journal.stdout(chunk),
           onStderr: (chunk) => opts.quiet || journal.output('stderr', chunk),

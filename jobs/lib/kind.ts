@@ -16,6 +16,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Keep the output out of the job's history (status queries whose answer is parsed, not shown). */
   quiet?: boolean;
+  /** Run even if the job is being cancelled: for putting things back (a restore must not be cut short). */
+  unstoppable?: boolean;
 }
 
 export interface ExecResult {
