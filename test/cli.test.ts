@@ -98,6 +98,30 @@ describe('the deckhand CLI (real processes, real database)', () => {
     expect(watched.stderr).toMatch(/cancelled/);
   });
 
+  it('manages targets over the API: set from a file or stdin, list, show, remove', async () => {
+    const admin = await h.user('admin');
+    const env = { DECKHAND_TOKEN: admin.token };
+    const spec = JSON.stringify({ manager: 'systemd', unit: 'nginx.service', env: { SECRET_TOKEN: 'zzz-secret' } });
+    const set = await cli(['target', 'set', 'edge', '--file', '-'], env, spec);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      name: 'edge',
+      unit: 'nginx.service',
+      env: { SECRET_TOKEN: '[secret]' },
+    });
+    expect((await cli(['targets'], env)).stdout).toMatch(/^edge\s+systemd/);
+    expect((await cli(['target', 'show', 'edge'], env)).stdout).not.toContain('zzz-secret');
+    const bad = await cli(
+      ['target', 'set', 'edge2', '--file', '-'],
+      env,
+      '{"manager":"signal","pidfile":"/root/x.pid"}',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/400: paths outside the managed directories[\s\S]*pidfile/);
+    expect((await cli(['target', 'rm', 'edge'], env)).code).toBe(0);
+    expect((await cli(['target', 'show', 'edge'], env)).stderr).toMatch(/404/);
+  });
+
   it('says what to do when no token is set', async () => {
     const r = await cli(['jobs']);
     expect(r.code).toBe(1);

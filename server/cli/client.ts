@@ -88,6 +88,26 @@ export function formatJobs(items: Job[]): string {
     .join('\n');
 }
 
+export function formatTargets(
+  items: {
+    name: string;
+    manager: string;
+    lock: { jobId: string } | null;
+    lastJob: { kind: string; status: string } | null;
+  }[],
+): string {
+  return items
+    .map((t) =>
+      [
+        t.name.padEnd(16),
+        t.manager.padEnd(10),
+        t.lastJob ? `${t.lastJob.kind}:${t.lastJob.status}` : '-',
+        t.lock ? `locked by ${t.lock.jobId}` : '',
+      ].join('  '),
+    )
+    .join('\n');
+}
+
 const bar = (p: number) => `[${'#'.repeat(Math.round(p / 5)).padEnd(20, '.')}] ${String(p).padStart(3)}%`;
 
 /** Streams a job's output to stdout and its progress to stderr until it ends; returns its final state. */

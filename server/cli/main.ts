@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config.ts';
-import { apiClient, formatJobs, runRequest, watchJob } from './client.ts';
+import { apiClient, formatJobs, formatTargets, runRequest, watchJob } from './client.ts';
 import { CliError } from './errors.ts';
 import { migrate, readStdin, tokenCreate, userAdd } from './host.ts';
 
@@ -16,7 +17,10 @@ Over the API (set DECKHAND_URL and DECKHAND_TOKEN):
   run KIND [field=value…] [--wait]
   jobs [--status S] [--kind K] [--limit N]
   watch ID
-  cancel ID`;
+  cancel ID
+  targets
+  target show|rm|unlock NAME
+  target set NAME --file SPEC.json   (--file - reads standard input)`;
 
 const options = {
   role: { type: 'string' },
@@ -29,6 +33,7 @@ const options = {
   status: { type: 'string' },
   kind: { type: 'string' },
   limit: { type: 'string' },
+  file: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -56,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(await migrate(config));
       return 0;
   }
-  if (!['run', 'jobs', 'watch', 'cancel'].includes(cmd))
+  if (!['run', 'jobs', 'watch', 'cancel', 'targets', 'target'].includes(cmd))
     fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
   const api = apiClient();
   switch (cmd) {
@@ -76,11 +81,41 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'watch':
       return (await watchJob(api, need(rest[0], 'ID'))).status === 'succeeded' ? 0 : 1;
+    case 'targets':
+      console.log(formatTargets((await api.call<{ items: never[] }>('GET', '/api/targets')).items));
+      return 0;
+    case 'target':
+      return targetCommand(api, rest, o.file);
     case 'cancel':
       console.log((await api.call<{ status: string }>('POST', `/api/jobs/${need(rest[0], 'ID')}/cancel`)).status);
       return 0;
   }
   return 2;
+}
+
+async function targetCommand(
+  api: ReturnType<typeof apiClient>,
+  [action, name]: string[],
+  file?: string,
+): Promise<number> {
+  if (!name || !/^(show|set|rm|unlock)$/.test(action ?? '')) fail('usage: deckhand target show|set|rm|unlock NAME', 2);
+  const url = `/api/targets/${encodeURIComponent(name)}`;
+  if (action === 'show') console.log(JSON.stringify(await api.call('GET', url), null, 2));
+  if (action === 'rm') await api.call('DELETE', url);
+  if (action === 'unlock') console.log(JSON.stringify(await api.call('DELETE', `${url}/lock`)));
+  if (action === 'set') {
+    if (!file) fail('target set needs --file SPEC.json (or --file - for standard input)');
+    const text =
+      file === '-' ? await readStdin() : await readFile(file, 'utf8').catch(() => fail(`cannot read ${file}`));
+    let spec: unknown;
+    try {
+      spec = JSON.parse(text);
+    } catch {
+      fail(`${file} is not valid JSON`);
+    }
+    console.log(JSON.stringify(await api.call('PUT', url, spec), null, 2));
+  }
+  return 0;
 }
 
 function fail(message: string, code = 1): never {
