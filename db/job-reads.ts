@@ -56,6 +56,8 @@ export interface JobFilter {
   target?: string;
   /** Only jobs with `num` below this (the keyset cursor). */
   before?: number;
+  /** Only jobs with `num` above this (what a page has not shown yet). */
+  after?: number;
   limit: number;
 }
 
@@ -66,6 +68,7 @@ export async function listJobs(db: Db, f: JobFilter): Promise<{ items: JobRow[];
   if (f.kind) where.push(eq(jobs.kind, f.kind));
   if (f.target) where.push(eq(jobs.target, f.target));
   if (f.before !== undefined) where.push(lt(jobs.num, f.before));
+  if (f.after !== undefined) where.push(gt(jobs.num, f.after));
   const found = await withUser(db)
     .where(and(...where))
     .orderBy(desc(jobs.num))

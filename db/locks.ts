@@ -13,27 +13,22 @@ export interface LockHolder {
  * holder is no longer running (it ended, or was reaped as lost) is taken over.
  */
 export async function tryLockTarget(db: Db, target: string, jobId: string): Promise<LockHolder | null> {
-  const [taken] = await prepared(
-    db,
-    'deckhand_lock_target',
-    `INSERT INTO target_locks (target, job_id) VALUES ($1, $2)
-     ON CONFLICT (target) DO UPDATE SET job_id = EXCLUDED.job_id, acquired_at = now()
-       WHERE target_locks.job_id = EXCLUDED.job_id
-          OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = target_locks.job_id AND j.status = 'active')
-     RETURNING job_id`,
-    [target, jobId],
-  );
-  if (taken) return null;
-  const [holder] = await prepared<{ job_id: string; kind: string; status: string }>(
-    db,
-    'deckhand_lock_holder',
-    'SELECT l.job_id, j.kind, j.status FROM target_locks l JOIN jobs j ON j.id = l.job_id WHERE l.target = $1',
-    [target],
-  );
-  // Released between the two statements: the next try takes it.
-  return holder
-    ? { jobId: holder.job_id, kind: holder.kind, status: holder.status }
-    : { jobId: '', kind: '', status: 'released' };
+  // A holder can release between the two statements; then the next round takes the lock.
+  for (;;) {
+    const [taken] = await prepared(
+      db,
+      'deckhand_lock_target',
+      `INSERT INTO target_locks (target, job_id) VALUES ($1, $2)
+       ON CONFLICT (target) DO UPDATE SET job_id = EXCLUDED.job_id, acquired_at = now()
+         WHERE target_locks.job_id = EXCLUDED.job_id
+            OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = target_locks.job_id AND j.status = 'active')
+       RETURNING job_id`,
+      [target, jobId],
+    );
+    if (taken) return null;
+    const holder = await lockHolder(db, target);
+    if (holder) return holder;
+  }
 }
 
 export async function releaseTarget(db: Db, target: string, jobId: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { desc, lt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { type JobRow, listEvents, listJobs } from '../../db/job-reads.ts';
+import { listEvents, listJobs } from '../../db/job-reads.ts';
 import { auditLog } from '../../db/schema.ts';
 import { JobValidationError } from '../../jobs/lib/errors.ts';
 import { listScripts } from '../../jobs/lib/manifest.ts';
@@ -65,8 +65,7 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .get('/fragments/jobs/newer', requireRole('viewer'), async (c) => {
     const { after } = parseOr400(numQuery, c.req.query(), 'query');
-    const { items } = await listJobs(c.var.deps.db, { limit: 50 });
-    const fresh = items.filter((j: JobRow) => j.num > after);
+    const { items: fresh } = await listJobs(c.var.deps.db, { limit: 50, after });
     return c.html(
       <>
         <NewerJobsPoller afterNum={fresh[0]?.num ?? after} />

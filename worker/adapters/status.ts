@@ -29,8 +29,25 @@ export interface LiveStatus extends ServiceState {
   uptimeSec: number | null;
 }
 
-/** What the dashboard shows for a target: running or stopped, PID and uptime. */
-export async function liveStatus(spec: TargetSpec): Promise<LiveStatus> {
+const CACHE_MS = 3000;
+const recent = new Map<string, { at: number; status: Promise<LiveStatus> }>();
+
+/**
+ * What the dashboard shows for a target: running or stopped, PID and uptime.
+ * Every open dashboard polls every target, so one answer serves them all for a
+ * few seconds instead of a supervisorctl or systemctl spawn per poll.
+ */
+export function liveStatus(spec: TargetSpec): Promise<LiveStatus> {
+  const key = JSON.stringify(spec);
+  const hit = recent.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.status;
+  for (const [k, v] of recent) if (Date.now() - v.at >= CACHE_MS) recent.delete(k);
+  const status = probeStatus(spec);
+  recent.set(key, { at: Date.now(), status });
+  return status;
+}
+
+async function probeStatus(spec: TargetSpec): Promise<LiveStatus> {
   if (spec.manager === 'self') {
     return {
       running: true,
