@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { prepared } from './prepared.ts';
 import { jobEvents, jobs, users } from './schema.ts';
@@ -85,10 +85,10 @@ export async function listEvents(
   jobId: string,
   after: number,
   limit: number,
-  type?: string,
+  types?: readonly string[],
 ): Promise<EventRow[]> {
   const where = [eq(jobEvents.jobId, jobId), gt(jobEvents.seq, after)];
-  if (type) where.push(eq(jobEvents.type, type));
+  if (types) where.push(inArray(jobEvents.type, [...types]));
   return db
     .select()
     .from(jobEvents)

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
   customType,
   index,
   integer,
@@ -169,3 +170,35 @@ export const certificates = pgTable('certificates', {
     .references(() => users.id),
   createdAt: tstz('created_at').notNull().defaultNow(),
 });
+
+/**
+ * One row per deploy job (a rollback is a deploy to an earlier release). The
+ * worker moves `phase` along as the release is built, switched in and checked:
+ * preparing → built → switched → live, or failed / rolled-back. A row left in
+ * preparing or built by a lost job names a half-made release, never offered again.
+ */
+export const deployments = pgTable(
+  'deployments',
+  {
+    jobId: uuid('job_id')
+      .primaryKey()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    target: text('target').notNull(),
+    ref: text('ref'),
+    sha: text('sha'),
+    /** The release directory's name under the target's releases directory. */
+    release: text('release'),
+    isRollback: boolean('is_rollback').notNull().default(false),
+    /** What `current` pointed at before the switch. */
+    previousRelease: text('previous_release'),
+    phase: text('phase').notNull().default('preparing'),
+    /** The migrate step ran: rolling back past this deploy leaves its schema changes in place. */
+    migrated: boolean('migrated').notNull().default(false),
+    rolledBackTo: text('rolled_back_to'),
+    /** The release directory was removed by pruning. */
+    pruned: boolean('pruned').notNull().default(false),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    finishedAt: tstz('finished_at'),
+  },
+  (t) => [index('deployments_target_idx').on(t.target, t.createdAt.desc())],
+);

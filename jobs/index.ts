@@ -1,4 +1,5 @@
 import certReload from './cert-reload.ts';
+import deploy from './deploy.ts';
 import type { JobKind } from './lib/kind.ts';
 import restart from './restart.ts';
 import script from './script.ts';
@@ -10,4 +11,4 @@ export function registryOf<T extends unknown[]>(...kinds: { [K in keyof T]: JobK
   return new Map(kinds.map((k: JobKind<unknown>) => [k.name, k]));
 }
 
-export const shippedKinds: KindRegistry = registryOf(script, restart, certReload);
+export const shippedKinds: KindRegistry = registryOf(script, restart, certReload, deploy);

@@ -10,6 +10,7 @@ import { errorHandler, HttpError } from './errors.ts';
 import { authenticate, requireCsrfToken, requireRole } from './middleware.ts';
 import { authRoutes } from './routes/auth.tsx';
 import { certificatesApi } from './routes/certificates.ts';
+import { deploymentsApi } from './routes/deployments.ts';
 import { jobsApi } from './routes/jobs.ts';
 import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
@@ -17,6 +18,7 @@ import { scriptsApi } from './routes/scripts.ts';
 import { settingsRoutes } from './routes/settings.tsx';
 import { systemRoutes } from './routes/system.ts';
 import { targetsApi } from './routes/targets.ts';
+import { deploymentPages } from './routes/ui-deployments.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
 
 const htmxFile = path.join(
@@ -63,9 +65,11 @@ export function createApp(deps: AppDeps) {
   app.route('/api/jobs', jobsApi);
   app.route('/api/scripts', scriptsApi);
   app.route('/api/targets', targetsApi);
+  app.route('/api/targets', deploymentsApi);
   app.route('/api/certificates', certificatesApi);
   app.route('/', pageRoutes);
   app.route('/', targetPages);
+  app.route('/', deploymentPages);
   app.route('/', settingsRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));

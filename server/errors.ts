@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError, z } from 'zod';
 import type { Logger } from '../config.ts';
-import { JobValidationError } from '../jobs/lib/errors.ts';
+import { JobConflictError, JobValidationError } from '../jobs/lib/errors.ts';
 import { QueueUnavailableError } from '../jobs/lib/queue.ts';
 
 /** An error with a status and a stable code, rendered as `{error:{code,message,details}}`. */
@@ -33,9 +33,19 @@ export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string
   return r.data;
 }
 
+/** The request's JSON body, or a 400 that says it is not JSON. */
+export async function jsonBody(req: Request): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw badRequest('the body is not valid JSON');
+  }
+}
+
 function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   if (err instanceof JobValidationError) return new HttpError(400, 'invalid_request', err.message, err.details);
+  if (err instanceof JobConflictError) return new HttpError(409, err.code, err.message, err.details);
   if (err instanceof ZodError) return badRequest('invalid request', z.flattenError(err));
   if (err instanceof QueueUnavailableError) return new HttpError(503, 'queue_unavailable', err.message);
   if (err instanceof HTTPException) {

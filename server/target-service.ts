@@ -5,13 +5,26 @@ import type { Db } from '../db/client.ts';
 import { lockHolder } from '../db/locks.ts';
 import { targets } from '../db/schema.ts';
 import type { SecretBox } from '../jobs/lib/secret-box.ts';
-import { assertManagedPaths, type TargetSpec, targetName, targetSpec } from '../jobs/lib/targets.ts';
+import {
+  assertDeployConsistent,
+  assertManagedPaths,
+  type TargetSpec,
+  targetName,
+  targetSpec,
+} from '../jobs/lib/targets.ts';
+import { assertEnvWritable } from '../worker/deploy-service.ts';
+import { UnwritableEnvError } from '../worker/service-env.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
-import { parseOr400 } from './errors.ts';
+import { badRequest, parseOr400 } from './errors.ts';
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name');
-const targetBody = z.looseObject({ env: z.record(envName, z.string().max(8192)).optional() });
+// One line each: values go into systemd Environment= and supervisor environment= lines.
+const envValue = z
+  .string()
+  .max(8192)
+  .regex(/^[^\n\r\0]*$/, 'one line, no NUL');
+const targetBody = z.looseObject({ env: z.record(envName, envValue).optional() });
 
 export type TargetRow = typeof targets.$inferSelect;
 
@@ -45,6 +58,13 @@ export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: stri
   const { env: secrets, ...rest } = parseOr400(targetBody, body, 'target');
   const spec = parseOr400(targetSpec, rest, 'target');
   assertManagedPaths(spec, deps.env.managedPaths);
+  assertDeployConsistent(spec);
+  try {
+    assertEnvWritable({ name, spec, secretEnv: null }, secrets ?? {});
+  } catch (err) {
+    if (err instanceof UnwritableEnvError) throw badRequest(err.message, { fieldErrors: { env: [err.message] } });
+    throw err;
+  }
   const secretEnv = secrets && Object.keys(secrets).length > 0 ? deps.env.secrets.seal(JSON.stringify(secrets)) : null;
   const existed = Boolean(await findTargetRow(deps.db, name));
   await deps.db.transaction(async (tx) => {

@@ -18,6 +18,7 @@ function memoryContext(signal = new AbortController().signal, graceMs = 500) {
     output: (stream, text) => {
       seen[stream] += text;
     },
+    redact: () => {},
     exec: (file, args, opts) =>
       execInGroup(file, args, {
         env: { PATH: process.env.PATH ?? '' },

@@ -101,8 +101,29 @@ export function OutputChunks({ events }: { events: EventRow[] }) {
   );
 }
 
-/** Status, progress and controls of one job, plus any new output; polls until terminal. */
-export function JobLive(p: { job: JobRow; canAct: boolean; lastSeq: number; newOutput?: EventRow[] }) {
+/** Each new step the job reported, once (a step that repeats with a new percentage is shown once). */
+function StepItems({ events }: { events: EventRow[] }) {
+  const changed = events.filter((e, i) => i === 0 || e.data.step !== events[i - 1]?.data.step);
+  return (
+    <>
+      {changed.map((e) => (
+        <li>
+          <span class="muted">{e.at.toISOString().slice(11, 19)}</span> {String(e.data.step)}{' '}
+          <span class="muted">({String(e.data.progress)}%)</span>
+        </li>
+      ))}
+    </>
+  );
+}
+
+/** Status, progress and controls of one job, plus any new steps and output; polls until terminal. */
+export function JobLive(p: {
+  job: JobRow;
+  canAct: boolean;
+  lastSeq: number;
+  newOutput?: EventRow[];
+  newSteps?: EventRow[];
+}) {
   const { job } = p;
   const terminal = isTerminal(job.status);
   const poll = terminal
@@ -141,6 +162,11 @@ export function JobLive(p: { job: JobRow; canAct: boolean; lastSeq: number; newO
           </p>
         )}
       </div>
+      {p.newSteps && p.newSteps.length > 0 && (
+        <hx-partial hx-target="#job-steps" hx-swap="beforeend">
+          <StepItems events={p.newSteps} />
+        </hx-partial>
+      )}
       {p.newOutput && p.newOutput.length > 0 && (
         <hx-partial hx-target="#output" hx-swap="beforeend">
           <OutputChunks events={p.newOutput} />
@@ -156,6 +182,7 @@ export function JobPage(p: {
   job: JobRow;
   canAct: boolean;
   output: EventRow[] | null;
+  steps: EventRow[];
   lastSeq: number;
 }) {
   const { job } = p;
@@ -181,6 +208,10 @@ export function JobPage(p: {
           )}
         </dl>
         <JobLive job={job} canAct={p.canAct} lastSeq={p.lastSeq} />
+        <h2>Steps</h2>
+        <ol id="job-steps">
+          <StepItems events={p.steps} />
+        </ol>
       </section>
       <section class="card">
         <h2>Output</h2>

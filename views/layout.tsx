@@ -11,6 +11,7 @@ export interface PageProps {
 const nav = [
   ['/', 'Dashboard', 'viewer'],
   ['/targets', 'Targets', 'viewer'],
+  ['/deployments', 'Deployments', 'viewer'],
   ['/scripts', 'Scripts', 'viewer'],
   ['/certificates', 'Certificates', 'viewer'],
   ['/audit', 'Audit log', 'admin'],

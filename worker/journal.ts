@@ -20,6 +20,7 @@ export class JobJournal {
   private written = 0;
   private truncated = false;
   private timer: NodeJS.Timeout | undefined;
+  private secrets: string[] = [];
 
   constructor(
     private readonly db: Db,
@@ -65,13 +66,19 @@ export class JobJournal {
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
+  /** Secrets a handler handed to its processes; a chunk never carries them to the database. */
+  redact(values: readonly string[]): void {
+    this.secrets.push(...values.filter((v) => v.length >= 4));
+    this.secrets.sort((a, b) => b.length - a.length); // a longer secret may contain a shorter one
+  }
+
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const chunk = this.pending;
     this.pending = null;
     if (!chunk || this.truncated) return;
-    let text = chunk.text;
+    let text = this.secrets.reduce((t, secret) => t.replaceAll(secret, '[secret]'), chunk.text);
     const room = this.capBytes - this.written;
     if (Buffer.byteLength(text) > room) {
       text = `${Buffer.from(text).subarray(0, Math.max(0, room)).toString('utf8')}\n[output truncated: the ${this.capBytes}-byte cap was reached]\n`;

@@ -75,6 +75,7 @@ export function createRunner(deps: RunnerDeps) {
       signal,
       progress: (percent, step = null) => journal.progress(percent, step),
       output: (stream, text) => journal.output(stream, text),
+      redact: (values) => journal.redact(values),
       exec: (file, args, opts) =>
         execInGroup(file, args, {
           cwd: opts.cwd,

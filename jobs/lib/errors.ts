@@ -37,3 +37,15 @@ export class ProcessFailedError extends Error {
     super(message);
   }
 }
+
+/** The request is valid but clashes with the current state, e.g. a rollback past a migration; HTTP 409. */
+export class JobConflictError extends Error {
+  override name = 'JobConflictError';
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+  }
+}

@@ -35,6 +35,8 @@ export interface JobContext {
   readonly signal: AbortSignal;
   progress(percent: number, step?: string | null): Promise<void>;
   output(stream: 'stdout' | 'stderr', text: string): void;
+  /** From now on, these values are written to the job's output as `[secret]` (values under 4 characters are not). */
+  redact(values: readonly string[]): void;
   /**
    * Runs a program without a shell in its own process group, streaming its output
    * and its `::progress N step` lines. On abort: SIGTERM to the group, SIGKILL after

@@ -28,6 +28,50 @@ const tls = z.object({
   probeTimeoutSec: z.number().int().min(1).max(600).default(20),
 });
 
+/** An argv run without a shell in the release directory: `["npm","ci"]`. */
+const argv = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(4096)
+      .regex(/^[^\0]*$/),
+  )
+  .min(1)
+  .max(100);
+
+/** A git URL (https, ssh, git, file, scp-like) or an absolute path; never an option. */
+const gitRepo = z
+  .string()
+  .max(2048)
+  .regex(/^(?:(?:https?|ssh|git|file):\/\/\S+|[\w.-]+@[\w.-]+:\S+|\/\S*)$/, 'a git URL or an absolute path');
+
+/** A branch, tag or sha: git's ref-name rules, and never something git could read as an option. */
+export const gitRef = z
+  .string()
+  .max(200)
+  .regex(/^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]+(?<![./])$/, 'a branch, tag or commit sha');
+
+const deploy = z.object({
+  repo: gitRepo,
+  branch: gitRef.default('main'),
+  /** Releases live here as `<UTC timestamp>-<sha7>`; the `current` symlink sits beside this directory. */
+  releasesDir: absPath,
+  install: argv.optional(),
+  build: argv.optional(),
+  migrate: argv.optional(),
+  /** Timeout of each of install, build and migrate. */
+  stepTimeoutSec: z.number().int().min(1).max(7200).default(900),
+  keep: z.number().int().min(2).max(100).default(5),
+  healthUrl: z.url({ protocol: /^https?$/ }).optional(),
+  healthTimeoutSec: z.number().int().min(1).max(600).optional(),
+  /** systemd: the drop-in that receives the secrets as Environment= lines. */
+  dropIn: absPath.optional(),
+  /** supervisor: the program's config file, written by Deckhand with `command`, `directory` and `environment`. */
+  programFile: absPath.optional(),
+  command: argv.optional(),
+});
+
 const common = {
   healthUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Off only for a health URL served with a certificate this host does not trust (self-signed). */
@@ -36,6 +80,7 @@ const common = {
   /** DNS names the target serves; an uploaded certificate must cover each. */
   names: z.array(z.string().min(1).max(253)).max(50).default([]),
   tls: tls.optional(),
+  deploy: deploy.optional(),
   description: z.string().max(500).optional(),
 };
 
@@ -56,6 +101,7 @@ export const targetSpec = z.discriminatedUnion('manager', [
 ]);
 
 export type TargetSpec = z.infer<typeof targetSpec>;
+export type DeploySpec = z.infer<typeof deploy>;
 
 /** Every file path of a spec, so each one can be checked against the allow-list. */
 function pathsOf(spec: TargetSpec): [string, string][] {
@@ -65,6 +111,12 @@ function pathsOf(spec: TargetSpec): [string, string][] {
   if (spec.tls) {
     out.push(['tls.certPath', spec.tls.certPath], ['tls.keyPath', spec.tls.keyPath]);
     if (spec.tls.nginxConfig) out.push(['tls.nginxConfig', spec.tls.nginxConfig]);
+  }
+  const d = spec.deploy;
+  if (d) {
+    out.push(['deploy.releasesDir', d.releasesDir]);
+    if (d.dropIn) out.push(['deploy.dropIn', d.dropIn]);
+    if (d.programFile) out.push(['deploy.programFile', d.programFile]);
   }
   return out;
 }
@@ -81,6 +133,21 @@ export function assertManagedPaths(spec: TargetSpec, allowed: readonly string[])
     throw new JobValidationError('paths outside the managed directories', {
       fieldErrors: Object.fromEntries(bad.map(([k, p]) => [k, [`${p} is not under ${allowed.join(', ')}`]])),
     });
+  }
+}
+
+/** The deploy section's fields must fit the service manager, and a deploy needs a health check to gate it. */
+export function assertDeployConsistent(spec: TargetSpec): void {
+  const d = spec.deploy;
+  if (!d) return;
+  const errors: Record<string, string[]> = {};
+  if (!d.healthUrl && !spec.healthUrl)
+    errors['deploy.healthUrl'] = ['a deploy needs a health URL to decide on rollback'];
+  if (d.dropIn && spec.manager !== 'systemd') errors['deploy.dropIn'] = ['only for systemd targets'];
+  if (d.programFile && spec.manager !== 'supervisor') errors['deploy.programFile'] = ['only for supervisor targets'];
+  if (d.programFile && !d.command) errors['deploy.command'] = ['needed with deploy.programFile'];
+  if (Object.keys(errors).length > 0) {
+    throw new JobValidationError('the deploy settings do not fit this target', { fieldErrors: errors });
   }
 }
 

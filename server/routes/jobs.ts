@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { getJob, listEvents, listJobs } from '../../db/job-reads.ts';
 import { isTerminal, jobStatuses } from '../../jobs/lib/states.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest, parseOr400 } from '../errors.ts';
+import { badRequest, jsonBody, parseOr400 } from '../errors.ts';
 import { cancelJob, idempotencyKey, loadJob, ownedJob, resolveRequest, retryJob, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
 import { decodeCursor, encodeCursor, toApiEvent, toApiJob } from '../serialize.ts';
@@ -20,14 +20,6 @@ const afterQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
-
-async function jsonBody(req: Request): Promise<unknown> {
-  try {
-    return await req.json();
-  } catch {
-    throw badRequest('the body is not valid JSON');
-  }
-}
 
 const jobUrl = (id: string) => `/api/jobs/${id}`;
 
@@ -65,7 +57,7 @@ export const jobsApi = new Hono<AppEnv>()
   .get('/:id/output', requireRole('viewer'), async (c) => {
     const job = await ownedJob(c.var.deps, c.var.user!, c.req.param('id'));
     const q = parseOr400(afterQuery, c.req.query(), 'query');
-    const events = await listEvents(c.var.deps.db, job.id, q.after, q.limit, 'output');
+    const events = await listEvents(c.var.deps.db, job.id, q.after, q.limit, ['output']);
     const chunks = events.map((e) => ({ seq: e.seq, stream: e.data.stream, text: e.data.text }));
     return c.json({ chunks, done: isTerminal(job.status) && events.length < q.limit });
   })

@@ -23,9 +23,18 @@ const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 async function liveState(c: { var: AppEnv['Variables'] }, id: string, after: number) {
   const job = await loadJob(c.var.deps, id);
   const canAct = ownsJob(c.var.user!, job);
-  const output = canAct ? await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, 'output') : [];
-  const upTo = output.length === OUTPUT_PAGE ? (output.at(-1)?.seq ?? after) : job.lastSeq;
-  return { job, canAct, output: output.filter((e) => e.seq <= upTo), lastSeq: upTo };
+  // Steps are as public as the job's status; output belongs to its owner (DESIGN §4).
+  const types = canAct ? ['output', 'progress'] : ['progress'];
+  const events = await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, types);
+  const upTo = events.length === OUTPUT_PAGE ? (events.at(-1)?.seq ?? after) : job.lastSeq;
+  const seen = events.filter((e) => e.seq <= upTo);
+  return {
+    job,
+    canAct,
+    output: seen.filter((e) => e.type === 'output'),
+    steps: seen.filter((e) => e.type === 'progress' && e.data.step),
+    lastSeq: upTo,
+  };
 }
 
 /** Form fields as sent by the generated script form: empty fields mean "not given". */
@@ -59,6 +68,7 @@ export const pageRoutes = new Hono<AppEnv>()
         job={s.job}
         canAct={s.canAct}
         output={s.canAct ? s.output : null}
+        steps={s.steps}
         lastSeq={s.lastSeq}
       />,
     );
@@ -85,7 +95,9 @@ export const pageRoutes = new Hono<AppEnv>()
   .get('/fragments/jobs/:id/live', requireRole('viewer'), async (c) => {
     const { after } = parseOr400(numQuery, c.req.query(), 'query');
     const s = await liveState(c, c.req.param('id'), after);
-    return c.html(<JobLive job={s.job} canAct={s.canAct} lastSeq={s.lastSeq} newOutput={s.output} />);
+    return c.html(
+      <JobLive job={s.job} canAct={s.canAct} lastSeq={s.lastSeq} newOutput={s.output} newSteps={s.steps} />,
+    );
   })
   .get('/scripts', requireRole('viewer'), async (c) => {
     const scripts = await listScripts(c.var.deps.config.DECKHAND_SCRIPTS_DIR);

@@ -4,7 +4,7 @@ import { audit } from '../../db/audit.ts';
 import { forceReleaseTarget, lockHolder } from '../../db/locks.ts';
 import { targets } from '../../db/schema.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { conflict, jsonBody, notFound } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { describeTarget, findTargetRow, saveTarget } from '../target-service.ts';
 
@@ -19,9 +19,7 @@ export const targetsApi = new Hono<AppEnv>()
     return c.json(await describeTarget(c.var.deps, row));
   })
   .put('/:name', requireRole('admin'), async (c) => {
-    const body = await c.req.json().catch(() => {
-      throw badRequest('the body is not valid JSON');
-    });
+    const body = await jsonBody(c.req.raw);
     const { row, created } = await saveTarget(c.var.deps, c.var.user!, c.req.param('name'), body);
     return c.json(await describeTarget(c.var.deps, row), created ? 201 : 200);
   })

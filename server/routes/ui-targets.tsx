@@ -28,7 +28,7 @@ const tlsTargetNames = async (db: Db) =>
   (await db.select().from(targets).orderBy(asc(targets.name))).filter((r) => r.spec.tls).map((r) => r.name);
 
 /** Enqueues from a page's form and sends the browser to the job's page. */
-async function startJob(c: { var: AppEnv['Variables']; header(k: string, v: string): void }, body: object) {
+export async function startJob(c: { var: AppEnv['Variables']; header(k: string, v: string): void }, body: object) {
   const stored = await resolveRequest(c.var.deps, body);
   const { id } = await submitJob(c.var.deps, c.var.user!, stored);
   c.header('HX-Redirect', `/jobs/${id}`);

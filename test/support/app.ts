@@ -150,10 +150,10 @@ export function processAlive(pid: number): boolean {
 }
 
 /** A real worker process (worker/main.ts), as `npm start` or systemd runs it, on the harness's database and queue. */
-export function spawnWorker(h: Harness, env: Record<string, string> = {}): ChildProcess {
+export function spawnWorker(h: Harness, env: Record<string, string> = {}, logFd?: number): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
-    stdio: 'ignore',
+    stdio: logFd === undefined ? 'ignore' : ['ignore', logFd, logFd],
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: h.database.url,
@@ -161,6 +161,7 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}): Child
       DECKHAND_QUEUE: h.queue.name,
       DECKHAND_SCRIPTS_DIR: h.config.DECKHAND_SCRIPTS_DIR,
       DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+      DECKHAND_MANAGED_PATHS: h.config.DECKHAND_MANAGED_PATHS.join(':'),
       LOG_LEVEL: 'silent',
       ...env,
     },

@@ -6,6 +6,10 @@ export const supervisorctlArgv = {
   restart: (config: string, program: string) => ['-c', config, 'restart', program],
   /** A reload is the program's own: supervisor sends it SIGHUP. */
   reload: (config: string, program: string) => ['-c', config, 'signal', 'HUP', program],
+  start: (config: string, program: string) => ['-c', config, 'start', program],
+  /** After Deckhand rewrote the program's file: re-read it, then apply the change to that program. */
+  reread: (config: string) => ['-c', config, 'reread'],
+  update: (config: string, program: string) => ['-c', config, 'update', program],
 };
 
 /** Parses `web  RUNNING   pid 1234, uptime 0:01:02` (or STOPPED, FATAL, …). */
@@ -22,6 +26,16 @@ export function parseSupervisorStatus(text: string): ServiceState {
 }
 
 export function supervisorAdapter(program: string, config: string, exec: Exec): ServiceAdapter {
+  const run = async (args: string[]) => {
+    const r = await exec('supervisorctl', args, { timeoutMs: 120_000 });
+    if (r.exitCode !== 0) {
+      throw new ProcessFailedError(
+        `supervisorctl ${args[2]} ${program} exited with ${r.exitCode}`,
+        r.exitCode,
+        r.signal,
+      );
+    }
+  };
   return {
     async state() {
       // supervisorctl status exits non-zero for a program that is not running; the text says why.
@@ -31,15 +45,7 @@ export function supervisorAdapter(program: string, config: string, exec: Exec): 
       });
       return parseSupervisorStatus(r.stdout);
     },
-    async apply(mode) {
-      const args = supervisorctlArgv[mode](config, program);
-      const r = await exec('supervisorctl', args, { timeoutMs: 120_000 });
-      if (r.exitCode !== 0)
-        throw new ProcessFailedError(
-          `supervisorctl ${args[2]} ${program} exited with ${r.exitCode}`,
-          r.exitCode,
-          r.signal,
-        );
-    },
+    apply: (mode) => run(supervisorctlArgv[mode](config, program)),
+    start: () => run(supervisorctlArgv.start(config, program)),
   };
 }

@@ -14,6 +14,8 @@ export interface ServiceAdapter {
   state(): Promise<ServiceState>;
   /** `restart` replaces the process; `reload` asks it to re-read its configuration in place. */
   apply(mode: 'restart' | 'reload'): Promise<void>;
+  /** Starts a stopped service (a first deploy); absent where Deckhand cannot start it (a pidfile). */
+  start?(): Promise<void>;
 }
 
 export class ServiceNotRunningError extends Error {

@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { findLiveRelease, markPruned, migrationsSince, startDeployment, updateDeployment } from '../db/deployments.ts';
+import { assertEnvWritable, type DeployTarget, envFileOf } from '../worker/deploy-service.ts';
+import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
+import { layoutOf, RELEASE_NAME, readCurrent, releasesToPrune, removeRelease } from '../worker/releases.ts';
+import { JobConflictError, JobValidationError, UnrecoverableError } from './lib/errors.ts';
+import { defineKind, type KindEnv } from './lib/kind.ts';
+import { gitRef, isManagedPath, loadTarget, type Target, targetName } from './lib/targets.ts';
+
+const request = z
+  .object({
+    target: targetName,
+    /** Branch, tag or sha to build; the target's branch when neither this nor `release` is given. */
+    ref: gitRef.optional(),
+    /** A rollback: switch back to this earlier release, without fetching or building. */
+    release: z.string().regex(RELEASE_NAME, 'a release name such as 20261123021500-1a2b3c4').optional(),
+    acknowledgeMigrations: z.boolean().default(false),
+  })
+  .refine((r) => !(r.ref && r.release), {
+    message: 'give a ref to deploy or a release to roll back to, not both',
+    path: ['release'],
+  });
+type DeployRequest = z.infer<typeof request>;
+
+function secretsOf(target: Target, env: KindEnv): Record<string, string> {
+  return target.secretEnv ? (JSON.parse(env.secrets.open(target.secretEnv)) as Record<string, string>) : {};
+}
+
+/** Secrets go to a systemd drop-in or a supervisor program file; a pidfile target has nowhere to put them. */
+function assertSecretsDeliverable(target: Target, secrets: Record<string, string>, managed: readonly string[]) {
+  if (Object.keys(secrets).length === 0) return;
+  const file = envFileOf(target);
+  if (!file) {
+    const how =
+      target.spec.manager === 'supervisor'
+        ? 'set deploy.programFile and deploy.command so Deckhand can write its environment='
+        : 'only systemd and supervisor targets can receive them';
+    throw new JobValidationError(`${target.name} has environment secrets but no place to write them: ${how}`);
+  }
+  try {
+    assertEnvWritable(target, secrets);
+  } catch (err) {
+    throw new JobValidationError(err instanceof Error ? err.message : String(err));
+  }
+  if (!isManagedPath(file, managed)) {
+    throw new JobValidationError(`the environment file ${file} is not under the managed paths`, {
+      'deploy.dropIn': [`${file} is not under ${managed.join(', ')}`],
+    });
+  }
+}
+
+async function deployableTarget(env: KindEnv, name: string): Promise<DeployTarget> {
+  const target = await loadTarget(env.db, name);
+  if (!target.spec.deploy) {
+    throw new JobValidationError(`${name} has no deploy settings`, { target: ['add a deploy section to the target'] });
+  }
+  const secrets = secretsOf(target, env);
+  assertSecretsDeliverable(target, secrets, env.managedPaths);
+  return { target, deploy: target.spec.deploy, secrets };
+}
+
+/** A rollback must name a release that was live and still exists, and must own up to later migrations. */
+async function checkRollback(env: KindEnv, target: string, req: DeployRequest & { release: string }) {
+  const recorded = await findLiveRelease(env.db, target, req.release);
+  if (!recorded) {
+    throw new JobValidationError(`${req.release} is not a release of ${target} that was live and still exists`, {
+      release: ['pick one from the deployments page'],
+    });
+  }
+  const since = await migrationsSince(env.db, target, req.release);
+  if (since.length > 0 && !req.acknowledgeMigrations) {
+    throw new JobConflictError(
+      `migrations ran since ${req.release} (in ${since.map((s) => s.release).join(', ')}); rolling back does not undo them. Send "acknowledgeMigrations": true to roll back anyway.`,
+      'migrations_since',
+      { deploys: since },
+    );
+  }
+  return recorded;
+}
+
+/** Deploys a git ref (or rolls back to an earlier release) with a health-gated switch (DESIGN §1). */
+export default defineKind({
+  name: 'deploy',
+  description: 'Deploy a git ref to a target, or roll back to an earlier release',
+  request,
+  // Not idempotent: never retried automatically, and a lost deploy stays lost.
+  retry: { attempts: 1, backoffMs: 1000 },
+
+  async resolve(req, env) {
+    const { target, deploy } = await deployableTarget(env, req.target);
+    if (req.release) {
+      await checkRollback(env, target.name, { ...req, release: req.release });
+      return {
+        target: target.name,
+        script: null,
+        params: { release: req.release, acknowledgeMigrations: req.acknowledgeMigrations },
+      };
+    }
+    return { target: target.name, script: null, params: { ref: req.ref ?? deploy.branch } };
+  },
+
+  fromStored: (stored) => ({ target: stored.target, ...stored.params }),
+
+  async run(ctx, req, env) {
+    const t = await deployableTarget(env, req.target);
+    ctx.redact(Object.values(t.secrets));
+    const layout = layoutOf(t.deploy);
+    fs.mkdirSync(layout.releasesDir, { recursive: true });
+    const previous = await readCurrent(layout);
+    await cleanHalfMade(ctx, env, t.target.name, layout, previous);
+    await startDeployment(env.db, {
+      jobId: ctx.jobId,
+      target: t.target.name,
+      ref: req.ref ?? null,
+      isRollback: Boolean(req.release),
+      previousRelease: previous,
+    });
+    let built: { release: string; sha: string };
+    if (req.release) {
+      const recorded = await checkRollback(env, t.target.name, { ...req, release: req.release });
+      if (req.release === previous) throw new UnrecoverableError(`${req.release} is already the live release`);
+      if (!fs.existsSync(path.join(layout.releasesDir, req.release))) {
+        throw new UnrecoverableError(`${req.release} is missing from ${layout.releasesDir}`);
+      }
+      built = { release: req.release, sha: recorded.sha ?? '' };
+      await updateDeployment(env.db, ctx.jobId, { ...built, ref: recorded.ref, phase: 'built' });
+      ctx.output('stdout', `rolling back to ${req.release}: no fetch, install, build or migrate\n`);
+    } else {
+      built = await buildRelease(ctx, env, t, req.ref ?? t.deploy.branch);
+    }
+    await goLive(ctx, env, t, built.release, previous, Boolean(req.release));
+    const doomed = await releasesToPrune(layout, t.deploy.keep, [built.release, previous]);
+    for (const r of doomed) await removeRelease(layout, r);
+    await markPruned(env.db, t.target.name, doomed);
+    if (doomed.length > 0) ctx.output('stdout', `pruned ${doomed.join(', ')}\n`);
+    await ctx.progress(100, `${t.target.name} is live on ${built.release}`);
+    return { release: built.release, sha: built.sha, previousRelease: previous, pruned: doomed };
+  },
+});

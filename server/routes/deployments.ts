@@ -1,0 +1,41 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { RELEASE_NAME } from '../../worker/releases.ts';
+import type { AppEnv } from '../context.ts';
+import { deploymentHistory, rollbackChoices } from '../deployment-service.ts';
+import { badRequest, jsonBody, notFound, parseOr400 } from '../errors.ts';
+import { resolveRequest, submitJob } from '../job-service.ts';
+import { requireRole } from '../middleware.ts';
+import { findTargetRow } from '../target-service.ts';
+
+const rollbackBody = z.object({
+  /** Default: the newest earlier release that was live. */
+  release: z.string().regex(RELEASE_NAME).optional(),
+  acknowledgeMigrations: z.boolean().default(false),
+});
+
+async function existingTarget(c: { var: AppEnv['Variables'] }, name: string) {
+  if (!(await findTargetRow(c.var.deps.db, name))) throw notFound('target');
+  return name;
+}
+
+/** A target's deploy history and releases, and one-call rollback (mounted under /api/targets). */
+export const deploymentsApi = new Hono<AppEnv>()
+  .get('/:name/deployments', requireRole('viewer'), async (c) => {
+    const name = await existingTarget(c, c.req.param('name'));
+    return c.json({ items: await deploymentHistory(c.var.deps, name) });
+  })
+  .get('/:name/releases', requireRole('viewer'), async (c) => {
+    const name = await existingTarget(c, c.req.param('name'));
+    return c.json({ items: await rollbackChoices(c.var.deps, name) });
+  })
+  .post('/:name/rollback', requireRole('operator'), async (c) => {
+    const name = await existingTarget(c, c.req.param('name'));
+    const body = parseOr400(rollbackBody, await jsonBody(c.req.raw), 'rollback request');
+    const release = body.release ?? (await rollbackChoices(c.var.deps, name)).find((r) => !r.current)?.release;
+    if (!release) throw badRequest(`${name} has no earlier release to roll back to`);
+    const stored = await resolveRequest(c.var.deps, { kind: 'deploy', target: name, ...body, release });
+    const { id } = await submitJob(c.var.deps, c.var.user!, stored);
+    if (c.req.header('HX-Request')) c.header('HX-Redirect', `/jobs/${id}`);
+    return c.json({ id, status: 'queued', url: `/api/jobs/${id}`, release }, 202);
+  });

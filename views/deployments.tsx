@@ -1,0 +1,167 @@
+import type { SessionUser } from '../server/auth/sessions.ts';
+import type { ApiDeployment } from '../server/deployment-service.ts';
+import { StatusBadge } from './jobs.tsx';
+import { Layout } from './layout.tsx';
+
+export interface ReleaseChoice {
+  release: string;
+  sha: string | null;
+  ref: string | null;
+  deployedAt: string | null;
+  current: boolean;
+  migrationsSince: (string | null)[];
+}
+
+export interface DeployTargetView {
+  name: string;
+  repo: string;
+  branch: string;
+  current: string | null;
+  releases: ReleaseChoice[];
+  history: ApiDeployment[];
+}
+
+const canOperate = (u: SessionUser) => u.role !== 'viewer';
+const short = (sha: string | null) => (sha ? sha.slice(0, 7) : '—');
+const at = (iso: string | null) => (iso ? `${iso.slice(0, 19).replace('T', ' ')}` : '—');
+
+function duration(ms: number | null): string {
+  if (ms === null) return '—';
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** What a rollback will not undo is said before it starts. */
+function rollbackConfirm(target: string, r: ReleaseChoice): string {
+  const warning = r.migrationsSince.length
+    ? ` Warning: database migrations ran since this release (in ${r.migrationsSince.join(', ')}); rolling back does not undo them.`
+    : '';
+  return `Roll ${target} back to ${r.release} (${short(r.sha)})?${warning}`;
+}
+
+function DeployForm({ t }: { t: DeployTargetView }) {
+  return (
+    <form class="inline" hx-post="/ui/deploy" hx-target="next .error">
+      <input type="hidden" name="target" value={t.name} />
+      <label>
+        Ref <input name="ref" placeholder={t.branch} aria-label={`ref to deploy to ${t.name}`} />
+      </label>{' '}
+      <button type="submit" hx-confirm={`Deploy to ${t.name}?`}>
+        Deploy
+      </button>
+    </form>
+  );
+}
+
+function Releases({ t, user }: { t: DeployTargetView; user: SessionUser }) {
+  if (t.releases.length === 0) return <p class="muted">No release has been live yet.</p>;
+  return (
+    <table class="releases">
+      <thead>
+        <tr>
+          <th>Release</th>
+          <th>Ref</th>
+          <th>Deployed (UTC)</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {t.releases.map((r) => (
+          <tr data-release={r.release}>
+            <td>
+              <code>{r.release}</code>
+            </td>
+            <td>{r.ref ?? '—'}</td>
+            <td>{at(r.deployedAt)}</td>
+            <td>
+              {r.current ? (
+                <span class="badge s-succeeded">current</span>
+              ) : (
+                canOperate(user) && (
+                  <button
+                    type="button"
+                    class="small"
+                    hx-post="/ui/rollback"
+                    hx-vals={JSON.stringify({ target: t.name, release: r.release })}
+                    hx-confirm={rollbackConfirm(t.name, r)}
+                    hx-target="next .error"
+                  >
+                    Roll back
+                  </button>
+                )
+              )}
+              <div class="error" />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function History({ rows }: { rows: ApiDeployment[] }) {
+  if (rows.length === 0) return <p class="muted">No deploys yet.</p>;
+  return (
+    <table class="history">
+      <thead>
+        <tr>
+          <th>Started (UTC)</th>
+          <th>By</th>
+          <th>Ref</th>
+          <th>Sha</th>
+          <th>Duration</th>
+          <th>Result</th>
+          <th>Log</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((d) => (
+          <tr data-job={d.jobId}>
+            <td>{at(d.createdAt)}</td>
+            <td>{d.requestedBy}</td>
+            <td>{d.isRollback ? `rollback to ${d.release}` : (d.ref ?? '—')}</td>
+            <td>
+              <code>{short(d.sha)}</code>
+            </td>
+            <td>{duration(d.durationMs)}</td>
+            <td>
+              <StatusBadge status={d.status} />
+              {d.rolledBackTo && <span class="rolled-back"> rolled back to {d.rolledBackTo}</span>}
+            </td>
+            <td>
+              <a href={d.url}>log</a>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function DeploymentsPage(p: { user: SessionUser; csrfToken: string | null; targets: DeployTargetView[] }) {
+  return (
+    <Layout title="Deployments" user={p.user} csrfToken={p.csrfToken}>
+      {p.targets.length === 0 && (
+        <p class="muted">No target has deploy settings yet. Add a deploy section to a target on the Targets page.</p>
+      )}
+      {p.targets.map((t) => (
+        <section class="card" id={`deploy-${t.name}`}>
+          <h2>{t.name}</h2>
+          <p class="muted">
+            {t.repo} · branch {t.branch} · live: <code>{t.current ?? 'nothing yet'}</code>
+          </p>
+          {canOperate(p.user) && (
+            <>
+              <DeployForm t={t} />
+              <div class="error" />
+            </>
+          )}
+          <h3>Releases</h3>
+          <Releases t={t} user={p.user} />
+          <h3>History</h3>
+          <History rows={t.history} />
+        </section>
+      ))}
+    </Layout>
+  );
+}

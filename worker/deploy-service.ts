@@ -1,0 +1,101 @@
+import { ProcessFailedError } from '../jobs/lib/errors.ts';
+import type { JobContext } from '../jobs/lib/kind.ts';
+import type { DeploySpec, Target } from '../jobs/lib/targets.ts';
+import { adapterFor } from './adapters/index.ts';
+import { supervisorctlArgv } from './adapters/supervisor.ts';
+import { systemctlArgv } from './adapters/systemd.ts';
+import type { Exec } from './adapters/types.ts';
+import { waitHealthy } from './health.ts';
+import type { ReleaseLayout } from './releases.ts';
+import { defaultDropIn, supervisorProgram, systemdDropIn, writePrivateFile } from './service-env.ts';
+import { verifiedRestart } from './verified-restart.ts';
+
+async function run(exec: Exec, file: string, args: string[]) {
+  const r = await exec(file, args, { timeoutMs: 120_000 });
+  if (r.exitCode !== 0) {
+    // argv is [-c config] verb [name]: the message names the verb and the program, not the config path.
+    throw new ProcessFailedError(
+      `${file} ${args.slice(args[0] === '-c' ? 2 : 0).join(' ')} exited with ${r.exitCode}`,
+      r.exitCode,
+      r.signal,
+    );
+  }
+}
+
+/** A target with its deploy settings and its secrets, opened for this job only. */
+export interface DeployTarget {
+  target: Target;
+  deploy: DeploySpec;
+  secrets: Record<string, string>;
+}
+
+/** Where a deploy writes a target's secrets, or null when it has none to write. */
+export function envFileOf(target: Target): string | null {
+  const { spec } = target;
+  if (spec.manager === 'systemd') return spec.deploy?.dropIn ?? defaultDropIn(spec.unit);
+  if (spec.manager === 'supervisor') return spec.deploy?.programFile ?? null;
+  return null;
+}
+
+/** Throws UnwritableEnvError when a secret cannot be expressed in the target's environment file. */
+export function assertEnvWritable(target: Target, secrets: Record<string, string>): void {
+  const { spec } = target;
+  if (spec.manager === 'supervisor' && spec.deploy?.command) {
+    supervisorProgram({ program: spec.program, command: spec.deploy.command, directory: '/', env: secrets });
+  }
+}
+
+/**
+ * Hands the secrets to the service manager: a systemd drop-in (then daemon-reload),
+ * or the supervisor program's file (then reread and update).
+ */
+async function deliverEnvironment(exec: Exec, target: Target, layout: ReleaseLayout, secrets: Record<string, string>) {
+  const { spec } = target;
+  if (spec.manager === 'systemd' && Object.keys(secrets).length > 0) {
+    await writePrivateFile(envFileOf(target)!, systemdDropIn(secrets));
+    await run(exec, 'systemctl', systemctlArgv.daemonReload());
+  }
+  if (spec.manager === 'supervisor' && spec.deploy?.programFile && spec.deploy.command) {
+    const text = supervisorProgram({
+      program: spec.program,
+      command: spec.deploy.command,
+      directory: layout.current,
+      env: secrets,
+    });
+    await writePrivateFile(spec.deploy.programFile, text);
+    await run(exec, 'supervisorctl', supervisorctlArgv.reread(spec.configPath));
+    await run(exec, 'supervisorctl', supervisorctlArgv.update(spec.configPath, spec.program));
+  }
+}
+
+export interface RestartReleaseOptions {
+  exec: Exec;
+  signal: AbortSignal;
+  progress: (percent: number, step: string) => Promise<void>;
+}
+
+/** Restarts the target on whatever `current` now names, then waits for its health URL (DESIGN §1: deploy). */
+export async function restartRelease(
+  ctx: JobContext,
+  target: Target,
+  layout: ReleaseLayout,
+  secrets: Record<string, string>,
+  o: RestartReleaseOptions,
+): Promise<void> {
+  const { spec } = target;
+  const d = spec.deploy!;
+  await o.progress(75, `restarting ${target.name}`);
+  await deliverEnvironment(o.exec, target, layout, secrets);
+  await verifiedRestart({ ...ctx, exec: o.exec }, target.name, adapterFor(spec, o.exec), {
+    mode: 'restart',
+    startIfStopped: true,
+    signal: o.signal,
+  });
+  const url = (d.healthUrl ?? spec.healthUrl)!;
+  await o.progress(88, `health check ${url}`);
+  await waitHealthy(url, {
+    timeoutMs: (d.healthTimeoutSec ?? spec.healthTimeoutSec) * 1000,
+    verifyTls: spec.healthVerifyTls,
+    signal: o.signal,
+  });
+}
