@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { sendControl } from '../db/control.ts';
 import { findLiveRelease, markPruned, migrationsSince, startDeployment, updateDeployment } from '../db/deployments.ts';
 import { assertEnvWritable, type DeployTarget, envFileOf } from '../worker/deploy-service.ts';
 import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
@@ -30,7 +31,8 @@ function secretsOf(target: Target, env: KindEnv): Record<string, string> {
 
 /** Secrets go to a systemd drop-in or a supervisor program file; a pidfile target has nowhere to put them. */
 function assertSecretsDeliverable(target: Target, secrets: Record<string, string>, managed: readonly string[]) {
-  if (Object.keys(secrets).length === 0) return;
+  // Deckhand's own secrets come from its environment file; a `self` target's go to its build steps only.
+  if (Object.keys(secrets).length === 0 || target.spec.manager === 'self') return;
   const file = envFileOf(target);
   if (!file) {
     const how =
@@ -135,6 +137,11 @@ export default defineKind({
     for (const r of doomed) await removeRelease(layout, r);
     await markPruned(env.db, t.target.name, doomed);
     if (doomed.length > 0) ctx.output('stdout', `pruned ${doomed.join(', ')}\n`);
+    if (t.target.spec.manager === 'self') {
+      // The web tier already runs the new release; each worker finishes its jobs and makes way for a fresh one.
+      await sendControl(env.db, { type: 'recycle-workers', by: `deploy ${ctx.jobId}` });
+      ctx.output('stdout', 'asked the worker processes to restart on the new release once their jobs finish\n');
+    }
     await ctx.progress(100, `${t.target.name} is live on ${built.release}`);
     return { release: built.release, sha: built.sha, previousRelease: previous, pruned: doomed };
   },

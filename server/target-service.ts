@@ -52,30 +52,38 @@ export async function findTargetRow(db: Db, name: string): Promise<TargetRow | n
   return row ?? null;
 }
 
-/** Validates and stores a target (create or replace), audited without secret values. */
+/**
+ * Validates and stores a target (create or replace), audited without secret values.
+ * `env` replaces the secrets when given (`{}` clears them); without it they are kept,
+ * so editing a target's settings never loses its secrets.
+ */
 export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: string, body: unknown) {
   const name = parseOr400(targetName, rawName, 'target name');
-  const { env: secrets, ...rest } = parseOr400(targetBody, body, 'target');
+  const { env: given, ...rest } = parseOr400(targetBody, body, 'target');
   const spec = parseOr400(targetSpec, rest, 'target');
   assertManagedPaths(spec, deps.env.managedPaths);
   assertDeployConsistent(spec);
+  const existing = await findTargetRow(deps.db, name);
+  const kept = existing?.secretEnv ?? null;
+  const secrets = given ?? (kept ? (JSON.parse(deps.env.secrets.open(kept)) as Record<string, string>) : {});
   try {
-    assertEnvWritable({ name, spec, secretEnv: null }, secrets ?? {});
+    assertEnvWritable({ name, spec, secretEnv: null }, secrets);
   } catch (err) {
     if (err instanceof UnwritableEnvError) throw badRequest(err.message, { fieldErrors: { env: [err.message] } });
     throw err;
   }
-  const secretEnv = secrets && Object.keys(secrets).length > 0 ? deps.env.secrets.seal(JSON.stringify(secrets)) : null;
-  const existed = Boolean(await findTargetRow(deps.db, name));
+  const sealed = Object.keys(secrets).length > 0 ? deps.env.secrets.seal(JSON.stringify(secrets)) : null;
+  const secretEnv = given === undefined ? kept : sealed;
   await deps.db.transaction(async (tx) => {
     await tx
       .insert(targets)
       .values({ name, spec, secretEnv })
       .onConflictDoUpdate({ target: targets.name, set: { spec, secretEnv, updatedAt: new Date() } });
-    await audit(tx, { id: user.id, name: user.username }, existed ? 'target.update' : 'target.create', name, {
+    await audit(tx, { id: user.id, name: user.username }, existing ? 'target.update' : 'target.create', name, {
       spec,
-      env: Object.keys(secrets ?? {}),
+      env: Object.keys(secrets),
+      ...(given === undefined ? {} : { envReplaced: true }),
     });
   });
-  return { row: (await findTargetRow(deps.db, name))!, created: !existed };
+  return { row: (await findTargetRow(deps.db, name))!, created: !existing };
 }

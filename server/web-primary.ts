@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { sql } from 'drizzle-orm';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import { listenControl } from '../db/control.ts';
 import { readRestartState, readSettings, writeRestartState } from '../db/settings.ts';
 
 export const RESTART_MESSAGE = 'deckhand:restart';
@@ -18,6 +19,7 @@ const listening = (w: Worker) => new Promise<void>((resolve) => w.once('listenin
 export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
   let stopping = false;
   let restarting = false;
+  let stopListening = async () => {};
   const current = new Set<Worker>();
 
   function fork(): Worker {
@@ -91,6 +93,8 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
       cluster.schedulingPolicy = cluster.SCHED_NONE;
       const starting = Array.from({ length: config.DECKHAND_WEB_PROCESSES }, fork);
       await Promise.all(starting.map(listening));
+      // A deploy of Deckhand, run by a worker process, asks for the restart over PostgreSQL.
+      stopListening = listenControl(db, log, (m) => m.type === 'restart-web' && void rollingRestart(m.by));
       const last = await readRestartState(db);
       if (last.state === 'restarting') await writeRestartState(db, { ...last, state: 'failed', error: 'interrupted' });
       log.info(
@@ -100,6 +104,7 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
     },
     async stop() {
       stopping = true;
+      await stopListening();
       await Promise.all([...current].map(retire));
     },
   };

@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -53,9 +55,28 @@ describe('deploy jobs with real git, a real supervisor program and health-gated 
   const output = async (id: string) =>
     (await api(h, admin, 'GET', `/api/jobs/${id}/output`)).json.chunks.map((c: { text: string }) => c.text).join('');
 
+  let server: ServerType;
+  /** The real CLI, over HTTP, as the admin. */
+  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['server/cli/deckhand.mjs', ...args],
+        {
+          cwd: path.resolve(import.meta.dirname, '..'),
+          env: { PATH: process.env.PATH, DECKHAND_URL: url, DECKHAND_TOKEN: admin.token },
+        },
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+      );
+    });
+  }
+
   beforeAll(async () => {
     h = await harness();
     admin = await h.user('admin');
+    server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((r) => server.once('listening', r));
     dir = scratchDir('deploy');
     repo = await makeAppRepo(dir);
     sup = await startIncludingSupervisord(dir);
@@ -70,6 +91,7 @@ describe('deploy jobs with real git, a real supervisor program and health-gated 
   afterAll(async () => {
     if (worker) await stopChild(worker);
     await sup?.stop();
+    await new Promise((r) => server?.close(r));
     await h.close();
   });
 
@@ -166,9 +188,15 @@ describe('deploy jobs with real git, a real supervisor program and health-gated 
     expect(refused.status).toBe(409);
     expect(refused.json.error.code).toBe('migrations_since');
     expect(refused.json.error.message).toContain(`migrations ran since ${v1}`);
-    const res = await api(h, admin, 'POST', '/api/targets/app/rollback', { release: v1, acknowledgeMigrations: true });
-    expect(res.status, res.text).toBe(202);
-    const job = await waitForStatus(h, admin, res.json.id, ['succeeded', 'failed'], 60_000);
+    // The CLI says the same, and goes ahead with --yes.
+    const warned = await cli(['rollback', 'app', '--to', v1]);
+    expect(warned.code).toBe(1);
+    expect(warned.stderr).toContain(`migrations ran since ${v1}`);
+    expect(warned.stderr).toContain('re-run with --yes to roll back anyway');
+    const rolled = await cli(['rollback', 'app', '--to', v1, '--yes', '--wait']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const id = rolled.stdout.split(' ')[0]!;
+    const job = (await api(h, admin, 'GET', `/api/jobs/${id}`)).json;
     expect(job.status, job.error).toBe('succeeded');
     expect(current()).toBe(`releases/${v1}`);
     expect(await getText(port)).toBe('version 1');
@@ -177,6 +205,10 @@ describe('deploy jobs with real git, a real supervisor program and health-gated 
     expect(text).not.toContain('installing');
     const [row] = (await api(h, admin, 'GET', '/api/targets/app/deployments')).json.items;
     expect(row).toMatchObject({ jobId: job.id, isRollback: true, release: v1, sha: repo.sha.v1, phase: 'live' });
+    const listed = await cli(['deployments', 'app']);
+    expect(listed.stdout.split('\n')[0]).toMatch(
+      new RegExp(`succeeded +rollback to ${v1} +${repo.sha.v1.slice(0, 7)} +${admin.username}`),
+    );
   });
 
   it('two deploys of one target never overlap: the second waits for the per-target lock', async () => {
@@ -197,6 +229,57 @@ describe('deploy jobs with real git, a real supervisor program and health-gated 
     const [newest] = (await api(h, admin, 'GET', '/api/targets/app/deployments')).json.items;
     expect(names).toContain(newest.release);
     expect(names).toContain(newest.previousRelease);
+  });
+
+  it('refuses bad deploy requests and target settings with a clear 400 or 403, and queues nothing', async () => {
+    const viewer = await h.user('viewer');
+    const before = (await api(h, admin, 'GET', '/api/jobs?kind=deploy&limit=100')).json.items.length;
+    const put = (name: string, spec: object) => api(h, admin, 'PUT', `/api/targets/${name}`, spec);
+    expect((await put('plain', { manager: 'signal', pidfile: `${dir}/x.pid` })).status).toBe(201);
+    const cases: [object, RegExp][] = [
+      [{ target: 'plain' }, /plain has no deploy settings/],
+      [{ ref: '--upload-pack=touch /tmp/pwned' }, /invalid deploy request/],
+      [{ ref: 'v1', release: '20260101000000-aaaaaaa' }, /invalid deploy request/],
+      [{ release: '20260101000000-aaaaaaa' }, /not a release of app that was live/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await deploy(body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.error.message).toMatch(message);
+    }
+    const signalDeploy = await put('bad', {
+      manager: 'signal',
+      pidfile: `${dir}/x.pid`,
+      deploy: {
+        repo: repo.path,
+        releasesDir: `${dir}/b/releases`,
+        programFile: `${dir}/p.conf`,
+        healthUrl: 'http://127.0.0.1:1/',
+      },
+    });
+    expect(signalDeploy.status).toBe(400);
+    expect(signalDeploy.json.error.details.fieldErrors['deploy.programFile']).toEqual(['only for supervisor targets']);
+    const outside = await put('bad', {
+      manager: 'signal',
+      pidfile: `${dir}/x.pid`,
+      deploy: { repo: repo.path, releasesDir: '/var/lib/elsewhere/releases', healthUrl: 'http://127.0.0.1:1/' },
+    });
+    expect(outside.status).toBe(400);
+    expect(Object.keys(outside.json.error.details.fieldErrors)).toEqual(['deploy.releasesDir']);
+    const spec = (await api(h, admin, 'GET', '/api/targets/app')).json;
+    const quotes = await put('app2', {
+      ...spec,
+      name: undefined,
+      lock: undefined,
+      lastJob: undefined,
+      updatedAt: undefined,
+      env: { K: `a " and ' b` },
+    });
+    expect(quotes.status, quotes.text).toBe(400);
+    expect(quotes.json.error.message).toContain("K cannot be written to supervisor's environment=");
+    expect((await api(h, viewer, 'POST', '/api/targets/app/rollback', {})).status).toBe(403);
+    expect((await api(h, viewer, 'POST', '/api/jobs', { kind: 'deploy', target: 'app' })).status).toBe(403);
+    expect((await api(h, admin, 'GET', '/api/jobs?kind=deploy&limit=100')).json.items.length).toBe(before);
   });
 
   it('the secret is written to the service environment file only: not to output, logs, audit rows or the database', async () => {

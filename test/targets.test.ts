@@ -48,6 +48,15 @@ describe('targets API', () => {
     expect(JSON.stringify((await api(h, admin, 'GET', '/api/targets/app')).json)).not.toContain(SECRET);
   });
 
+  it('keeps the secrets when a target is saved without env, and clears them with env {}', async () => {
+    await api(h, admin, 'PUT', '/api/targets/keeps', { manager: 'self', env: { API_TOKEN: SECRET } });
+    await api(h, admin, 'PUT', '/api/targets/keeps', { manager: 'self', description: 'edited' });
+    const edited = (await api(h, admin, 'GET', '/api/targets/keeps')).json;
+    expect(edited).toMatchObject({ description: 'edited', env: { API_TOKEN: '[secret]' } });
+    await api(h, admin, 'PUT', '/api/targets/keeps', { manager: 'self', env: {} });
+    expect((await api(h, admin, 'GET', '/api/targets/keeps')).json.env).toEqual({});
+  });
+
   it.each([
     ['an unknown manager', { manager: 'docker' }],
     ['a relative path', { manager: 'signal', pidfile: 'run/app.pid' }],

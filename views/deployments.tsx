@@ -41,14 +41,12 @@ function rollbackConfirm(target: string, r: ReleaseChoice): string {
 
 function DeployForm({ t }: { t: DeployTargetView }) {
   return (
-    <form class="inline" hx-post="/ui/deploy" hx-target="next .error">
+    <form class="inline" hx-post="/ui/deploy" hx-target="next .error" hx-confirm={`Deploy to ${t.name}?`}>
       <input type="hidden" name="target" value={t.name} />
       <label>
         Ref <input name="ref" placeholder={t.branch} aria-label={`ref to deploy to ${t.name}`} />
       </label>{' '}
-      <button type="submit" hx-confirm={`Deploy to ${t.name}?`}>
-        Deploy
-      </button>
+      <button type="submit">Deploy</button>
     </form>
   );
 }

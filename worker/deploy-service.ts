@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Db } from '../db/client.ts';
 import { ProcessFailedError } from '../jobs/lib/errors.ts';
 import type { JobContext } from '../jobs/lib/kind.ts';
 import type { DeploySpec, Target } from '../jobs/lib/targets.ts';
@@ -7,6 +9,7 @@ import { systemctlArgv } from './adapters/systemd.ts';
 import type { Exec } from './adapters/types.ts';
 import { waitHealthy } from './health.ts';
 import type { ReleaseLayout } from './releases.ts';
+import { restartWebTier } from './self-restart.ts';
 import { defaultDropIn, supervisorProgram, systemdDropIn, writePrivateFile } from './service-env.ts';
 import { verifiedRestart } from './verified-restart.ts';
 
@@ -65,10 +68,15 @@ async function deliverEnvironment(exec: Exec, target: Target, layout: ReleaseLay
     await writePrivateFile(spec.deploy.programFile, text);
     await run(exec, 'supervisorctl', supervisorctlArgv.reread(spec.configPath));
     await run(exec, 'supervisorctl', supervisorctlArgv.update(spec.configPath, spec.program));
+    // `update` starts a program it has just added; let that finish before the restart looks at it.
+    const adapter = adapterFor(spec, exec);
+    const deadline = Date.now() + 30_000;
+    while (/\bSTARTING\b/.test((await adapter.state()).detail) && Date.now() < deadline) await sleep(250);
   }
 }
 
 export interface RestartReleaseOptions {
+  db: Db;
   exec: Exec;
   signal: AbortSignal;
   progress: (percent: number, step: string) => Promise<void>;
@@ -84,13 +92,18 @@ export async function restartRelease(
 ): Promise<void> {
   const { spec } = target;
   const d = spec.deploy!;
-  await o.progress(75, `restarting ${target.name}`);
-  await deliverEnvironment(o.exec, target, layout, secrets);
-  await verifiedRestart({ ...ctx, exec: o.exec }, target.name, adapterFor(spec, o.exec), {
-    mode: 'restart',
-    startIfStopped: true,
-    signal: o.signal,
-  });
+  if (spec.manager === 'self') {
+    await o.progress(75, 'rolling restart of the Deckhand web tier');
+    await restartWebTier(o.db, `deploy ${ctx.jobId}`, o.signal);
+  } else {
+    await o.progress(75, `restarting ${target.name}`);
+    await deliverEnvironment(o.exec, target, layout, secrets);
+    await verifiedRestart({ ...ctx, exec: o.exec }, target.name, adapterFor(spec, o.exec), {
+      mode: 'restart',
+      startIfStopped: true,
+      signal: o.signal,
+    });
+  }
   const url = (d.healthUrl ?? spec.healthUrl)!;
   await o.progress(88, `health check ${url}`);
   await waitHealthy(url, {

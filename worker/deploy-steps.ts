@@ -95,6 +95,7 @@ export async function goLive(
   await updateDeployment(env.db, ctx.jobId, { phase: 'switched' });
   try {
     await restartRelease(ctx, t.target, layout, t.secrets, {
+      db: env.db,
       exec: ctx.exec,
       signal: ctx.signal,
       progress: ctx.progress,
@@ -111,7 +112,12 @@ export async function goLive(
     const progress = (_: number, step: string) => ctx.progress(95, `rollback: ${step}`);
     try {
       await switchCurrent(layout, previous);
-      await restartRelease(ctx, t.target, layout, t.secrets, { exec, signal: new AbortController().signal, progress });
+      await restartRelease(ctx, t.target, layout, t.secrets, {
+        db: env.db,
+        exec,
+        signal: new AbortController().signal,
+        progress,
+      });
     } catch (rollbackErr) {
       await updateDeployment(env.db, ctx.jobId, { phase: 'failed', rolledBackTo: previous });
       throw new UnrecoverableError(`${reason}; rolling back to ${previous} failed too: ${message(rollbackErr)}`);

@@ -1,8 +1,12 @@
 import { createLogger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
+import { listenControl } from '../db/control.ts';
 import { locateDatabase } from '../db/locate.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import { startWorkerService } from './service.ts';
+
+/** A recycle waits for running jobs however long they take (a deploy's build may); systemd's stop timeout does not apply. */
+const RECYCLE_GRACE_MS = 6 * 3600_000;
 
 /** A worker process: load config, build dependencies, take jobs, close cleanly on SIGTERM. */
 export async function runWorker(registry: KindRegistry): Promise<void> {
@@ -18,12 +22,19 @@ export async function runWorker(registry: KindRegistry): Promise<void> {
     void shutdown('watchdog', 75);
   });
 
+  // After a deploy of Deckhand, each worker finishes its jobs and exits 75 so that a fresh one runs the new release.
+  const stopListening = listenControl(database.db, log, (m) => {
+    if (m.type === 'recycle-workers')
+      void shutdown(`recycled after a deploy of Deckhand by ${m.by}`, 75, RECYCLE_GRACE_MS);
+  });
+
   let stopping = false;
-  async function shutdown(reason: string, code = 0) {
+  async function shutdown(reason: string, code = 0, graceMs = config.DECKHAND_SHUTDOWN_GRACE_MS) {
     if (stopping) return;
     stopping = true;
     log.info({ reason, active: service.activeCount() }, 'worker stopping');
-    await service.close(config.DECKHAND_SHUTDOWN_GRACE_MS);
+    await stopListening();
+    await service.close(graceMs);
     await database.close();
     process.exit(code);
   }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config.ts';
 import { apiClient, formatJobs, formatTargets, runRequest, watchJob } from './client.ts';
+import { deployCommand, deployUsage } from './deploy.ts';
 import { CliError } from './errors.ts';
 import { migrate, readStdin, tokenCreate, userAdd } from './host.ts';
 
@@ -20,7 +21,8 @@ Over the API (set DECKHAND_URL and DECKHAND_TOKEN):
   cancel ID
   targets
   target show|rm|unlock NAME
-  target set NAME --file SPEC.json   (--file - reads standard input)`;
+  target set NAME --file SPEC.json   (--file - reads standard input)
+${deployUsage}`;
 
 const options = {
   role: { type: 'string' },
@@ -34,6 +36,8 @@ const options = {
   kind: { type: 'string' },
   limit: { type: 'string' },
   file: { type: 'string' },
+  to: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,8 +65,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(await migrate(config));
       return 0;
   }
-  if (!['run', 'jobs', 'watch', 'cancel', 'targets', 'target'].includes(cmd))
-    fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
+  const apiCommands = ['run', 'jobs', 'watch', 'cancel', 'targets', 'target', 'deploy', 'rollback', 'deployments'];
+  if (!apiCommands.includes(cmd)) fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
   const api = apiClient();
   switch (cmd) {
     case 'run': {
@@ -86,6 +90,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'target':
       return targetCommand(api, rest, o.file);
+    case 'deploy':
+    case 'rollback':
+    case 'deployments':
+      return deployCommand(api, cmd, rest, o);
     case 'cancel':
       console.log((await api.call<{ status: string }>('POST', `/api/jobs/${need(rest[0], 'ID')}/cancel`)).status);
       return 0;

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Db } from '../../db/client.ts';
+import { RELEASE_NAME } from '../../worker/releases.ts';
 import type { AppEnv } from '../context.ts';
 
 function metricsRegistry(db: Db): Registry {
@@ -23,11 +25,15 @@ function metricsRegistry(db: Db): Registry {
   return registry;
 }
 
+/** The release directory this code runs from, when Deckhand was deployed by Deckhand (DESIGN §1: deploy of self). */
+const root = path.basename(path.resolve(import.meta.dirname, '../..'));
+const RUNNING_RELEASE = RELEASE_NAME.test(root) ? root : null;
+
 /** Liveness, readiness (database and queue) and Prometheus metrics. */
 export function systemRoutes(db: Db) {
   const registry = metricsRegistry(db);
   return new Hono<AppEnv>()
-    .get('/healthz', (c) => c.json({ ok: true, pid: process.pid }))
+    .get('/healthz', (c) => c.json({ ok: true, pid: process.pid, release: RUNNING_RELEASE }))
     .get('/readyz', async (c) => {
       const checks: Record<string, string> = {};
       await db

@@ -1,0 +1,177 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { freePort, stopChild } from './support/process.ts';
+import { scratchDir } from './support/services.ts';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..');
+
+/** GET /healthz on a fresh connection: the release the answering web process runs, or the error. */
+function healthz(port: number): Promise<{ release: string | null } | Error> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve(res.statusCode === 200 ? JSON.parse(body) : new Error(`status ${res.statusCode}`)));
+      })
+      .on('timeout', function (this: http.ClientRequest) {
+        this.destroy(new Error('timed out'));
+      })
+      .on('error', resolve);
+  });
+}
+
+/** A git repository of this working tree (tracked and new files), so the deploy ships the code under test. */
+async function repoOfWorkingTree(dir: string) {
+  const repo = path.join(dir, 'repo');
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root });
+  for (const f of stdout.split('\0').filter((f) => f && fs.existsSync(path.join(root, f)))) {
+    fs.mkdirSync(path.dirname(path.join(repo, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(repo, f));
+  }
+  const git = async (...args: string[]) =>
+    (await run('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', ...args], { cwd: repo })).stdout.trim();
+  await git('init', '-q', '-b', 'main');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'release 1');
+  const first = await git('rev-parse', 'HEAD');
+  await git('commit', '-q', '--allow-empty', '-m', 'release 2');
+  return { repo, first, second: await git('rev-parse', 'HEAD') };
+}
+
+describe('deploying Deckhand itself (target self) onto a running, clustered web tier', () => {
+  let h: Harness;
+  let admin: TestUser;
+  let web: ChildProcess;
+  let port: number;
+  let dir: string;
+  let second: string;
+  const release1 = (sha: string) => `20260101000000-${sha.slice(0, 7)}`;
+
+  beforeAll(async () => {
+    h = await harness();
+    admin = await h.user('admin');
+    await h.startWorker();
+    dir = scratchDir('self');
+    const built = await repoOfWorkingTree(dir);
+    second = built.second;
+    // Release 1 as an install would leave it: a checkout under releases/, named by `current`.
+    const r1 = path.join(dir, 'releases', release1(built.first));
+    await run('git', ['clone', '-q', built.repo, r1]);
+    fs.rmSync(path.join(r1, '.git'), { recursive: true });
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(r1, 'node_modules'));
+    fs.symlinkSync(`releases/${release1(built.first)}`, path.join(dir, 'current'));
+    port = await freePort();
+    web = spawn(process.execPath, ['--import', 'tsx', path.join(dir, 'current', 'server', 'main.ts')], {
+      cwd: path.join(dir, 'current'),
+      stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'web.log'), 'a')],
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: h.database.url,
+        ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
+        DECKHAND_QUEUE: h.queue.name,
+        DECKHAND_PORT: String(port),
+        DECKHAND_WEB_PROCESSES: '2',
+        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+        LOG_LEVEL: 'warn',
+      },
+    });
+    await eventually(
+      async () => {
+        const r = await healthz(port);
+        return !(r instanceof Error) && r.release === release1(built.first);
+      },
+      30_000,
+      'the web tier on release 1',
+    );
+    const put = await api(h, admin, 'PUT', '/api/targets/deckhand', {
+      manager: 'self',
+      deploy: {
+        repo: built.repo,
+        releasesDir: path.join(dir, 'releases'),
+        install: ['ln', '-s', path.join(root, 'node_modules'), 'node_modules'],
+        migrate: [process.execPath, 'server/cli/deckhand.mjs', 'migrate'],
+        healthUrl: `http://127.0.0.1:${port}/readyz`,
+      },
+      env: { DATABASE_URL: h.database.url },
+    });
+    expect(put.status, put.text).toBe(201);
+  });
+  afterAll(async () => {
+    if (web) await stopChild(web);
+    await h.close();
+  });
+
+  it('builds the new release, migrates, restarts the web tier onto it, and drops no request meanwhile', async () => {
+    let stop = false;
+    const failures: string[] = [];
+    let answered = 0;
+    const client = (async () => {
+      while (!stop) {
+        const r = await healthz(port);
+        if (r instanceof Error) failures.push(r.message);
+        else answered++;
+      }
+    })();
+    const res = await api(h, admin, 'POST', '/api/jobs', { kind: 'deploy', target: 'deckhand', ref: second });
+    expect(res.status, res.text).toBe(202);
+    const job = await waitForStatus(h, admin, res.json.id, ['succeeded', 'failed', 'lost'], 120_000);
+    stop = true;
+    await client;
+    expect(job.status, job.error).toBe('succeeded');
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(20);
+    const served = await Promise.all(Array.from({ length: 10 }, () => healthz(port)));
+    expect(served.map((r) => (r instanceof Error ? r.message : r.release))).toEqual(Array(10).fill(job.result.release));
+    const restart = (await api(h, admin, 'GET', '/api/system/restart')).json;
+    expect(restart).toMatchObject({ state: 'done', by: `deploy ${job.id}` });
+    const output = (await api(h, admin, 'GET', `/api/jobs/${job.id}/output`)).json.chunks
+      .map((c: { text: string }) => c.text)
+      .join('');
+    expect(output).toContain('asked the worker processes to restart');
+    expect(output).not.toContain(h.database.url); // the self target's DATABASE_URL is a secret too
+  });
+
+  it('"Restart Deckhand" (the settings API) is rolling too: no request dropped, everyone signed out once', async () => {
+    const before = (await api(h, admin, 'GET', '/api/system/restart')).json;
+    await h.user('viewer'); // someone with a session to sign out
+    let stop = false;
+    const failures: string[] = [];
+    const client = (async () => {
+      while (!stop) {
+        const r = await healthz(port);
+        if (r instanceof Error) failures.push(r.message);
+      }
+    })();
+    const asked = await fetch(`http://127.0.0.1:${port}/api/system/restart`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin.token}` },
+    });
+    expect(asked.status).toBe(202);
+    const done = await eventually(
+      async () => {
+        const s = (await api(h, admin, 'GET', '/api/system/restart')).json;
+        return s.state === 'done' && s.startedAt !== before.startedAt && s;
+      },
+      60_000,
+      'the rolling restart',
+    );
+    stop = true;
+    await client;
+    expect(failures).toEqual([]);
+    expect(done.by).toBe(admin.username);
+    expect(done.signedOut).toBeGreaterThanOrEqual(1);
+    expect(done.pids).toHaveLength(2);
+    expect(done.pids.some((p: number) => before.pids.includes(p))).toBe(false);
+    const sessions = await h.database.db.$client.query('SELECT count(*)::int AS n FROM sessions');
+    expect(sessions.rows[0].n).toBe(0);
+  });
+});
