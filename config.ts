@@ -42,6 +42,15 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64')
     .optional(),
+  /** Serve HTTPS with this certificate (chain) and key; a cert-reload of the `self` target swaps them in place. */
+  DECKHAND_TLS_CERT: z
+    .string()
+    .regex(/^\/[^\0]*$/, 'must be an absolute path')
+    .optional(),
+  DECKHAND_TLS_KEY: z
+    .string()
+    .regex(/^\/[^\0]*$/, 'must be an absolute path')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +65,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  if (Boolean(parsed.data.DECKHAND_TLS_CERT) !== Boolean(parsed.data.DECKHAND_TLS_KEY)) {
+    throw new ConfigError('invalid environment:\n  DECKHAND_TLS_CERT, DECKHAND_TLS_KEY: set both or neither');
   }
   return { ...parsed.data, hostname: os.hostname() };
 }

@@ -6,11 +6,15 @@ import type { Db } from './client.ts';
 /**
  * Messages between Deckhand's own processes over PostgreSQL LISTEN/NOTIFY: a
  * worker that deployed Deckhand asks the web tier's supervisor for a rolling
- * restart, and asks the worker processes to make way for fresh ones.
+ * restart and the worker processes to make way for fresh ones; a cert-reload
+ * of Deckhand's own certificate asks every web process to load the new pair.
  */
 const CHANNEL = 'deckhand_control';
 
-const controlMessage = z.object({ type: z.enum(['restart-web', 'recycle-workers']), by: z.string().max(200) });
+const controlMessage = z.object({
+  type: z.enum(['restart-web', 'recycle-workers', 'reload-tls']),
+  by: z.string().max(200),
+});
 export type ControlMessage = z.infer<typeof controlMessage>;
 
 export async function sendControl(db: Db, message: ControlMessage): Promise<void> {

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { findCertificate } from '../db/certificates.ts';
+import { sendControl } from '../db/control.ts';
 import { adapterFor } from '../worker/adapters/index.ts';
 import { restoreBackup, swapIn } from '../worker/cert-files.ts';
+import { restartWebTier } from '../worker/self-restart.ts';
 import { waitForFingerprint } from '../worker/tls-probe.ts';
 import { inspectBundle } from './lib/certs.ts';
 import { JobValidationError, ProcessFailedError } from './lib/errors.ts';
@@ -29,8 +31,16 @@ async function loadBundle(env: KindEnv, id: string, spec: TlsTarget) {
  * Makes whatever serves the certificate pick up the pair now on disk. A restore
  * runs even while the job is being cancelled: the old pair must go live again.
  */
-async function reload(ctx: JobContext, spec: TlsTarget, restoring = false): Promise<void> {
+async function reload(ctx: JobContext, env: KindEnv, spec: TlsTarget, restoring = false): Promise<void> {
   const exec: JobContext['exec'] = restoring ? (f, a, o) => ctx.exec(f, a, { ...o, unstoppable: true }) : ctx.exec;
+  if (spec.manager === 'self') {
+    // Deckhand's own certificate: every web process loads the pair in place (no restart, nobody signed out),
+    // unless the target asks for a rolling restart instead.
+    if (spec.tls.reload === 'restart')
+      await restartWebTier(env.db, `cert-reload ${ctx.jobId}`, new AbortController().signal);
+    else await sendControl(env.db, { type: 'reload-tls', by: `cert-reload ${ctx.jobId}` });
+    return;
+  }
   if (spec.tls.reload !== 'nginx') {
     await adapterFor(spec, exec).apply(spec.tls.reload === 'signal' ? 'reload' : 'restart');
     return;
@@ -78,7 +88,7 @@ export default defineKind({
     await swapIn(spec.tls, certPem, keyPem);
     try {
       await ctx.progress(50, `reloading (${spec.tls.reload})`);
-      await reload(ctx, spec);
+      await reload(ctx, env, spec);
       await ctx.progress(75, `probing ${spec.tls.probe} for the new certificate`);
       await waitForFingerprint(spec.tls.probe, inspected.fingerprint, {
         timeoutMs: spec.tls.probeTimeoutSec * 1000,
@@ -89,7 +99,7 @@ export default defineKind({
       const reason = err instanceof Error ? err.message : String(err);
       ctx.output('stderr', `${reason}\nrestoring the previous certificate\n`);
       await restoreBackup(spec.tls);
-      const again = await reload(ctx, spec, true).then(
+      const again = await reload(ctx, env, spec, true).then(
         () => 'restored the previous certificate and reloaded',
         (e: Error) => `restored the previous certificate, but reloading it failed too: ${e.message}`,
       );

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
@@ -7,6 +8,7 @@ import { readRestartState, readSettings, writeRestartState } from '../db/setting
 
 export const RESTART_MESSAGE = 'deckhand:restart';
 export const RETIRE_MESSAGE = 'deckhand:retire';
+export const RELOAD_TLS_MESSAGE = 'deckhand:reload-tls';
 const RETIRE_TIMEOUT_MS = 30_000;
 
 const listening = (w: Worker) => new Promise<void>((resolve) => w.once('listening', () => resolve()));
@@ -64,16 +66,16 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
     };
     try {
       await writeRestartState(db, state);
-      if ((await readSettings(db)).logoutOnRestart) {
-        const r = await db.execute(sql`DELETE FROM sessions`);
-        state.signedOut = r.rowCount ?? 0;
-        log.info({ sessions: state.signedOut, by }, `restart: signed out ${state.signedOut} sessions`);
-        await writeRestartState(db, state);
-      }
       for (const old of [...current]) {
         const next = fork();
         await listening(next);
         await retire(old);
+      }
+      // Once the new processes serve: pages that watched the restart find their session gone and go to login.
+      if ((await readSettings(db)).logoutOnRestart) {
+        const r = await db.execute(sql`DELETE FROM sessions`);
+        state.signedOut = r.rowCount ?? 0;
+        log.info({ sessions: state.signedOut, by }, `restart: signed out ${state.signedOut} sessions`);
       }
       const pids = [...current].map((w) => w.process.pid ?? 0);
       await writeRestartState(db, { ...state, state: 'done', finishedAt: new Date().toISOString(), pids });
@@ -91,10 +93,16 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
       // Each web process accepts from the shared socket itself (no hand-off through this process),
       // so one that stops accepting leaves pending connections to the others instead of losing them.
       cluster.schedulingPolicy = cluster.SCHED_NONE;
+      // Each new web process starts in the app directory as named on the command line (…/current/), not
+      // where this process started: after a deploy of Deckhand it then runs, and compiles, the new release.
+      cluster.setupPrimary({ cwd: path.resolve(path.dirname(process.argv[1] ?? '.'), '..') });
       const starting = Array.from({ length: config.DECKHAND_WEB_PROCESSES }, fork);
       await Promise.all(starting.map(listening));
       // A deploy of Deckhand, run by a worker process, asks for the restart over PostgreSQL.
-      stopListening = listenControl(db, log, (m) => m.type === 'restart-web' && void rollingRestart(m.by));
+      stopListening = listenControl(db, log, (m) => {
+        if (m.type === 'restart-web') void rollingRestart(m.by);
+        if (m.type === 'reload-tls') for (const w of current) w.send({ type: RELOAD_TLS_MESSAGE, by: m.by });
+      });
       const last = await readRestartState(db);
       if (last.state === 'restarting') await writeRestartState(db, { ...last, state: 'failed', error: 'interrupted' });
       log.info(

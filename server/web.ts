@@ -10,7 +10,8 @@ import { createProducer } from '../jobs/lib/queue.ts';
 import { startReaper } from '../worker/reaper.ts';
 import { createApp } from './app.ts';
 import { startReconciler } from './reconciler.ts';
-import { RESTART_MESSAGE, RETIRE_MESSAGE, superviseWebProcesses } from './web-primary.ts';
+import { reloadTls, tlsServeOptions } from './tls.ts';
+import { RELOAD_TLS_MESSAGE, RESTART_MESSAGE, RETIRE_MESSAGE, superviseWebProcesses } from './web-primary.ts';
 
 const DRAIN_LIMIT_MS = 10_000;
 
@@ -36,10 +37,16 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
     log,
     control,
   });
-  const server = serve({ fetch: app.fetch, hostname: config.DECKHAND_HOST, port: config.DECKHAND_PORT }) as http.Server;
+  const server = serve({
+    fetch: app.fetch,
+    hostname: config.DECKHAND_HOST,
+    port: config.DECKHAND_PORT,
+    ...tlsServeOptions(config),
+  }) as http.Server;
   // Signals are the supervisor's business: it retires web processes one by one.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
-  process.on('message', (m: { type?: string }) => {
+  process.on('message', (m: { type?: string; by?: string }) => {
+    if (m?.type === RELOAD_TLS_MESSAGE) reloadTls(server, config, log, m.by ?? 'unknown');
     if (m?.type !== RETIRE_MESSAGE) return;
     // Answer what is in flight with Connection: close, drop idle keep-alive sockets, then go.
     server.prependListener('request', (_req, res: http.ServerResponse) => {

@@ -4,7 +4,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../db/users.ts';
 import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { artifacts, launchChromium, PASSWORD, signIn } from './support/browser.ts';
 import { freePort, stopChild } from './support/process.ts';
 import { scratchDir } from './support/services.ts';
 
@@ -72,7 +74,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     port = await freePort();
     web = spawn(process.execPath, ['--import', 'tsx', path.join(dir, 'current', 'server', 'main.ts')], {
       cwd: path.join(dir, 'current'),
-      stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'web.log'), 'a')],
+      stdio: ['ignore', fs.openSync(path.join(dir, 'web.log'), 'a'), fs.openSync(path.join(dir, 'web.log'), 'a')],
       env: {
         PATH: process.env.PATH,
         DATABASE_URL: h.database.url,
@@ -131,6 +133,10 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     expect(answered).toBeGreaterThan(20);
     const served = await Promise.all(Array.from({ length: 10 }, () => healthz(port)));
     expect(served.map((r) => (r instanceof Error ? r.message : r.release))).toEqual(Array(10).fill(job.result.release));
+    // Pages render on the new release too (its own tsconfig: JSX), not just the JSON health route.
+    const login = await fetch(`http://127.0.0.1:${port}/login`);
+    expect(login.status).toBe(200);
+    expect(await login.text()).toContain('Sign in');
     const restart = (await api(h, admin, 'GET', '/api/system/restart')).json;
     expect(restart).toMatchObject({ state: 'done', by: `deploy ${job.id}` });
     const output = (await api(h, admin, 'GET', `/api/jobs/${job.id}/output`)).json.chunks
@@ -173,5 +179,44 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     expect(done.pids.some((p: number) => before.pids.includes(p))).toBe(false);
     const sessions = await h.database.db.$client.query('SELECT count(*)::int AS n FROM sessions');
     expect(sessions.rows[0].n).toBe(0);
+  });
+
+  it('the settings page restarts Deckhand after a warning, shows it restarting, then sends the admin to login', async () => {
+    await createUser(h.database.db, 'chief', 'admin', PASSWORD);
+    const browser = await launchChromium();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const page = await signIn(browser, base, 'chief');
+      await page.goto(`${base}/settings`);
+      const dialogs: string[] = [];
+      page.once('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.accept();
+      });
+      const before = (await api(h, admin, 'GET', '/api/system/restart')).json;
+      await page.click('#restart-card button:has-text("Restart Deckhand")');
+      await page.waitForSelector('#restart-status[data-state=restarting]');
+      expect(await page.textContent('#restart-status')).toContain('Restarting the web tier');
+      await page.waitForURL(`${base}/login`, { timeout: 60_000 });
+      expect(dialogs[0]).toMatch(/Everyone, you included, will be signed out\. It takes a few seconds/);
+      const after = (await api(h, admin, 'GET', '/api/system/restart')).json;
+      expect(after).toMatchObject({ state: 'done', by: 'chief' });
+      expect(after.startedAt).not.toBe(before.startedAt);
+      await page.screenshot({ path: path.join(artifacts, 'restart-to-login.png') });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a viewer gets 403 from the restart API and never sees the card', async () => {
+    const viewer = await h.user('viewer');
+    const asked = await fetch(`http://127.0.0.1:${port}/api/system/restart`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${viewer.token}` },
+    });
+    expect(asked.status).toBe(403);
+    const page = await fetch(`http://127.0.0.1:${port}/settings`, { headers: { Cookie: viewer.cookie } });
+    expect(page.status).toBe(403);
+    expect(await page.text()).not.toContain('Restart Deckhand');
   });
 });

@@ -15,12 +15,10 @@ export interface BrowserRig {
   close(): Promise<void>;
 }
 
-/** Serves the harness's app over real HTTP and drives Debian's Chromium at it. */
-export async function browserRig(h: Harness): Promise<BrowserRig> {
-  const server: ServerType = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({
+/** Debian's Chromium, headless, with the flags this machine needs. */
+export function launchChromium(): Promise<Browser> {
+  fs.mkdirSync(artifacts, { recursive: true });
+  return chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
       '--no-sandbox',
@@ -31,19 +29,29 @@ export async function browserRig(h: Harness): Promise<BrowserRig> {
       '--no-first-run',
     ],
   });
-  fs.mkdirSync(artifacts, { recursive: true });
+}
+
+/** Signs in through the login form of the Deckhand at `base`; resolves on the dashboard. */
+export async function signIn(browser: Browser, base: string, username: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/`);
+  return page;
+}
+
+/** Serves the harness's app over real HTTP and drives Debian's Chromium at it. */
+export async function browserRig(h: Harness): Promise<BrowserRig> {
+  const server: ServerType = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await launchChromium();
   return {
     base,
     browser,
-    async signIn(username) {
-      const page = await browser.newPage();
-      await page.goto(`${base}/login`);
-      await page.fill('input[name=username]', username);
-      await page.fill('input[name=password]', PASSWORD);
-      await page.click('button[type=submit]');
-      await page.waitForURL(`${base}/`);
-      return page;
-    },
+    signIn: (username) => signIn(browser, base, username),
     async close() {
       await browser.close();
       await new Promise((r) => server.close(r));

@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childPids } from '../worker/adapters/signal.ts';
+import { servedFingerprint } from '../worker/tls-probe.ts';
+import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { freePort, stopChild } from './support/process.ts';
+import { makeCert, scratchDir } from './support/services.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** One HTTPS GET to the web tier (self-signed): status and body. */
+function get(port: number, urlPath: string, cookie?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: urlPath,
+          rejectUnauthorized: false,
+          agent: false,
+          headers: cookie ? { Cookie: cookie } : {},
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      )
+      .on('error', reject);
+  });
+}
+
+describe('Deckhand serving TLS itself: a cert-reload of target self swaps the certificate in place', () => {
+  let h: Harness;
+  let admin: TestUser;
+  let viewer: TestUser;
+  let web: ChildProcess;
+  let port: number;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await harness();
+    [admin, viewer] = await Promise.all([h.user('admin'), h.user('viewer')]);
+    await h.startWorker();
+    dir = scratchDir('self-tls');
+    const first = await makeCert(dir, 'first', ['localhost', '127.0.0.1']);
+    fs.copyFileSync(first.cert, path.join(dir, 'live.crt'));
+    fs.copyFileSync(first.key, path.join(dir, 'live.key'));
+    port = await freePort();
+    web = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'web.log'), 'a')],
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: h.database.url,
+        ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
+        DECKHAND_QUEUE: h.queue.name,
+        DECKHAND_PORT: String(port),
+        DECKHAND_WEB_PROCESSES: '2',
+        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+        DECKHAND_TLS_CERT: path.join(dir, 'live.crt'),
+        DECKHAND_TLS_KEY: path.join(dir, 'live.key'),
+        LOG_LEVEL: 'warn',
+      },
+    });
+    await eventually(async () => (await get(port, '/healthz').catch(() => null))?.status === 200, 30_000, 'https');
+    const put = await api(h, admin, 'PUT', '/api/targets/deckhand', {
+      manager: 'self',
+      names: ['localhost'],
+      tls: {
+        certPath: path.join(dir, 'live.crt'),
+        keyPath: path.join(dir, 'live.key'),
+        reload: 'signal',
+        probe: `127.0.0.1:${port}`,
+        serverName: 'localhost',
+      },
+    });
+    expect(put.status, put.text).toBe(201);
+  });
+  afterAll(async () => {
+    if (web) await stopChild(web);
+    await h.close();
+  });
+
+  /** The web processes under the supervisor, from /proc. */
+  const webPids = async () => (await childPids(web.pid!)).sort();
+
+  it('serves the new certificate from every web process, with the same processes and every session intact', async () => {
+    const next = await makeCert(dir, 'next', ['localhost', '127.0.0.1']);
+    const upload = await api(h, admin, 'POST', '/api/certificates', { cert: next.certPem, key: next.keyPem });
+    expect(upload.status, upload.text).toBe(201);
+    const pidsBefore = await webPids();
+    expect(pidsBefore).toHaveLength(2);
+    expect((await get(port, '/', viewer.cookie)).status).toBe(200);
+
+    const res = await api(h, admin, 'POST', '/api/jobs', {
+      kind: 'cert-reload',
+      target: 'deckhand',
+      bundle: upload.json.id,
+    });
+    expect(res.status, res.text).toBe(202);
+    const job = await waitForStatus(h, admin, res.json.id, ['succeeded', 'failed'], 60_000);
+    expect(job.status, job.error).toBe('succeeded');
+
+    const served = await Promise.all(
+      Array.from({ length: 30 }, () => servedFingerprint('127.0.0.1', port, 'localhost')),
+    );
+    expect(new Set(served)).toEqual(new Set([upload.json.fingerprint]));
+    expect(await webPids()).toEqual(pidsBefore); // no process was restarted
+    const page = await get(port, '/', viewer.cookie);
+    expect(page.status).toBe(200); // still signed in: not sent to /login
+    expect(page.body).toContain(viewer.username);
+  });
+});
