@@ -4,7 +4,8 @@
 set -euo pipefail
 workers="${1:-2}"
 src="$(cd "$(dirname "$0")/.." && pwd)"
-release="/opt/deckhand/releases/$(date +%Y%m%d%H%M%S)"
+# Named like the releases Deckhand makes when it deploys itself (target self): <UTC time>-<sha7>.
+release="/opt/deckhand/releases/$(date -u +%Y%m%d%H%M%S)-$(git -C "$src" rev-parse --short=7 HEAD)"
 
 id deckhand >/dev/null 2>&1 || useradd --system --home /var/lib/deckhand --shell /usr/sbin/nologin deckhand
 install -d -o deckhand -g deckhand -m 0750 /var/lib/deckhand
@@ -14,7 +15,7 @@ install -d -m 0755 /opt/deckhand/releases /etc/deckhand
 mkdir -p "$release"
 git -C "$src" archive HEAD | tar -x -C "$release"
 (cd "$release" && npm ci --omit=dev --no-audit --no-fund)
-ln -sfn "$release" /opt/deckhand/current.tmp && mv -T /opt/deckhand/current.tmp /opt/deckhand/current
+ln -sfn "releases/$(basename "$release")" /opt/deckhand/current.tmp && mv -T /opt/deckhand/current.tmp /opt/deckhand/current
 
 install -m 0644 "$src/deploy/deckhand-web.service" "$src/deploy/deckhand-worker@.service" /etc/systemd/system/
 systemctl daemon-reload

@@ -182,6 +182,19 @@ describe('deploy jobs with real git, a real supervisor program and health-gated 
     expect(releaseOf(repo.sha.slowInstall)).toBeUndefined();
   });
 
+  it('cancelling a deploy mid-install stops the install, removes the new release and leaves current alone', async () => {
+    const live = current();
+    const res = await deploy({ ref: 'slow-install' });
+    await eventually(async () => (await output(res.json.id)).includes('installing slowly'), 30_000, 'install');
+    expect((await api(h, admin, 'POST', `/api/jobs/${res.json.id}/cancel`)).status).toBe(202);
+    const job = await waitForStatus(h, admin, res.json.id, ['cancelled', 'failed', 'succeeded'], 30_000);
+    expect(job.status).toBe('cancelled');
+    expect(current()).toBe(live);
+    expect(releaseOf(repo.sha.slowInstall)).toBeUndefined();
+    const [row] = (await api(h, admin, 'GET', '/api/targets/app/deployments')).json.items;
+    expect(row).toMatchObject({ jobId: job.id, status: 'cancelled', phase: 'failed' });
+  });
+
   it('rolls back to commit 1 without install, after warning that a migration ran since', async () => {
     const v1 = releaseOf(repo.sha.v1)!;
     const refused = await api(h, admin, 'POST', '/api/targets/app/rollback', { release: v1 });

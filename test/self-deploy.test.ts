@@ -1,11 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../db/users.ts';
-import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { api, eventually, type Harness, harness, spawnWebTier, type TestUser, waitForStatus } from './support/app.ts';
 import { artifacts, launchChromium, PASSWORD, signIn } from './support/browser.ts';
 import { freePort, stopChild } from './support/process.ts';
 import { scratchDir } from './support/services.ts';
@@ -72,20 +72,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(r1, 'node_modules'));
     fs.symlinkSync(`releases/${release1(built.first)}`, path.join(dir, 'current'));
     port = await freePort();
-    web = spawn(process.execPath, ['--import', 'tsx', path.join(dir, 'current', 'server', 'main.ts')], {
-      cwd: path.join(dir, 'current'),
-      stdio: ['ignore', fs.openSync(path.join(dir, 'web.log'), 'a'), fs.openSync(path.join(dir, 'web.log'), 'a')],
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: h.database.url,
-        ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
-        DECKHAND_QUEUE: h.queue.name,
-        DECKHAND_PORT: String(port),
-        DECKHAND_WEB_PROCESSES: '2',
-        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
-        LOG_LEVEL: 'warn',
-      },
-    });
+    web = spawnWebTier(h, { appDir: path.join(dir, 'current'), port, logFile: path.join(dir, 'web.log') });
     await eventually(
       async () => {
         const r = await healthz(port);

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids } from '../worker/adapters/signal.ts';
 import { servedFingerprint } from '../worker/tls-probe.ts';
-import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { api, eventually, type Harness, harness, spawnWebTier, type TestUser, waitForStatus } from './support/app.ts';
 import { freePort, stopChild } from './support/process.ts';
 import { makeCert, scratchDir } from './support/services.ts';
 
@@ -53,21 +53,11 @@ describe('Deckhand serving TLS itself: a cert-reload of target self swaps the ce
     fs.copyFileSync(first.cert, path.join(dir, 'live.crt'));
     fs.copyFileSync(first.key, path.join(dir, 'live.key'));
     port = await freePort();
-    web = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: root,
-      stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'web.log'), 'a')],
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: h.database.url,
-        ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
-        DECKHAND_QUEUE: h.queue.name,
-        DECKHAND_PORT: String(port),
-        DECKHAND_WEB_PROCESSES: '2',
-        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
-        DECKHAND_TLS_CERT: path.join(dir, 'live.crt'),
-        DECKHAND_TLS_KEY: path.join(dir, 'live.key'),
-        LOG_LEVEL: 'warn',
-      },
+    web = spawnWebTier(h, {
+      appDir: root,
+      port,
+      logFile: path.join(dir, 'web.log'),
+      env: { DECKHAND_TLS_CERT: path.join(dir, 'live.crt'), DECKHAND_TLS_KEY: path.join(dir, 'live.key') },
     });
     await eventually(async () => (await get(port, '/healthz').catch(() => null))?.status === 200, 30_000, 'https');
     const put = await api(h, admin, 'PUT', '/api/targets/deckhand', {

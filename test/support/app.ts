@@ -167,3 +167,29 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}, logFd?
     },
   });
 }
+
+/**
+ * The real web tier (`<appDir>/server/main.ts`: the node:cluster supervisor and two web processes) on
+ * the harness's database and queue, logging into `logFile`.
+ */
+export function spawnWebTier(
+  h: Harness,
+  o: { appDir: string; port: number; logFile: string; env?: Record<string, string> },
+): ChildProcess {
+  const log = fs.openSync(o.logFile, 'a');
+  return spawn(process.execPath, ['--import', 'tsx', path.join(o.appDir, 'server', 'main.ts')], {
+    cwd: o.appDir,
+    stdio: ['ignore', log, log],
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: h.database.url,
+      ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
+      DECKHAND_QUEUE: h.queue.name,
+      DECKHAND_PORT: String(o.port),
+      DECKHAND_WEB_PROCESSES: '2',
+      DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+      LOG_LEVEL: 'warn',
+      ...o.env,
+    },
+  });
+}

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './app.ts';
 import { freePort, stopChild } from './process.ts';
+import { supervisordConfig } from './services.ts';
 
 const run = promisify(execFile);
 
@@ -77,27 +78,9 @@ export async function makeAppRepo(dir: string): Promise<AppRepo> {
 
 /** supervisord with no programs of its own, including `conf.d/*.conf`, where Deckhand writes the app's program. */
 export async function startIncludingSupervisord(dir: string) {
-  const config = path.join(dir, 'supervisord.conf');
   const confD = path.join(dir, 'conf.d');
   fs.mkdirSync(confD, { recursive: true });
-  fs.writeFileSync(
-    config,
-    [
-      '[unix_http_server]',
-      `file=${dir}/supervisor.sock`,
-      '[supervisord]',
-      `logfile=${dir}/supervisord.log`,
-      `pidfile=${dir}/supervisord.pid`,
-      'nodaemon=true',
-      '[rpcinterface:supervisor]',
-      'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
-      '[supervisorctl]',
-      `serverurl=unix://${dir}/supervisor.sock`,
-      '[include]',
-      `files = ${confD}/*.conf`,
-      '',
-    ].join('\n'),
-  );
+  const config = supervisordConfig(dir, ['[include]', `files = ${confD}/*.conf`]);
   const proc = spawn('/usr/bin/supervisord', ['-c', config], { stdio: 'ignore' });
   await eventually(
     async () => (await run('supervisorctl', ['-c', config, 'pid']).catch(() => ({ stdout: '' }))).stdout.trim() !== '',

@@ -105,9 +105,8 @@ export interface Supervisord {
   stop(): Promise<void>;
 }
 
-/** Real supervisord managing one program `web` (python's http.server). */
-export async function startSupervisord(dir: string): Promise<Supervisord> {
-  const port = await freePort();
+/** supervisord's own sections (socket, log, pidfile, RPC) for a supervisord living in `dir`, then `sections`. */
+export function supervisordConfig(dir: string, sections: string[]): string {
   const config = path.join(dir, 'supervisord.conf');
   fs.writeFileSync(
     config,
@@ -122,14 +121,23 @@ export async function startSupervisord(dir: string): Promise<Supervisord> {
       'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
       '[supervisorctl]',
       `serverurl=unix://${dir}/supervisor.sock`,
-      '[program:web]',
-      `command=/usr/bin/python3 -m http.server ${port} --bind 127.0.0.1 --directory ${dir}`,
-      'autostart=true',
-      'startsecs=1',
-      'stopwaitsecs=5',
+      ...sections,
       '',
     ].join('\n'),
   );
+  return config;
+}
+
+/** Real supervisord managing one program `web` (python's http.server). */
+export async function startSupervisord(dir: string): Promise<Supervisord> {
+  const port = await freePort();
+  const config = supervisordConfig(dir, [
+    '[program:web]',
+    `command=/usr/bin/python3 -m http.server ${port} --bind 127.0.0.1 --directory ${dir}`,
+    'autostart=true',
+    'startsecs=1',
+    'stopwaitsecs=5',
+  ]);
   const proc = spawn('/usr/bin/supervisord', ['-c', config], { stdio: 'ignore' });
   await eventually(async () => accepts(port), 15_000, 'supervisord program');
   return {
