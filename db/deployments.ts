@@ -79,7 +79,7 @@ export async function migrationsSince(db: Db, target: string, release: string) {
 /** Rows of earlier jobs that stopped before their release was switched in (the job was lost). */
 export async function halfMadeReleases(db: Db, target: string, jobId: string) {
   return db
-    .select({ jobId: deployments.jobId, release: deployments.release })
+    .select({ jobId: deployments.jobId, release: deployments.release, isRollback: deployments.isRollback })
     .from(deployments)
     .innerJoin(jobs, eq(jobs.id, deployments.jobId))
     .where(

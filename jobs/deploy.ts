@@ -7,7 +7,7 @@ import { assertEnvWritable, type DeployTarget, envFileOf } from '../worker/deplo
 import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
 import { layoutOf, RELEASE_NAME, readCurrent, releasesToPrune, removeRelease } from '../worker/releases.ts';
 import { JobConflictError, JobValidationError, UnrecoverableError } from './lib/errors.ts';
-import { defineKind, type KindEnv } from './lib/kind.ts';
+import { defineKind, type JobContext, type KindEnv } from './lib/kind.ts';
 import { gitRef, isManagedPath, loadTarget, type Target, targetName } from './lib/targets.ts';
 
 const request = z
@@ -82,6 +82,31 @@ async function checkRollback(env: KindEnv, target: string, req: DeployRequest & 
   return recorded;
 }
 
+/** A rollback's release: one that was live, still on disk, and not the live one. Nothing is fetched or built. */
+async function recordedRelease(
+  ctx: JobContext,
+  env: KindEnv,
+  t: DeployTarget,
+  req: DeployRequest & { release: string },
+  previous: string | null,
+) {
+  try {
+    const recorded = await checkRollback(env, t.target.name, req);
+    if (req.release === previous) throw new UnrecoverableError(`${req.release} is already the live release`);
+    const { releasesDir } = layoutOf(t.deploy);
+    if (!fs.existsSync(path.join(releasesDir, req.release))) {
+      throw new UnrecoverableError(`${req.release} is missing from ${releasesDir}`);
+    }
+    const built = { release: req.release, sha: recorded.sha ?? '' };
+    await updateDeployment(env.db, ctx.jobId, { ...built, ref: recorded.ref, phase: 'built' });
+    ctx.output('stdout', `rolling back to ${req.release}: no fetch, install, build or migrate\n`);
+    return built;
+  } catch (err) {
+    await updateDeployment(env.db, ctx.jobId, { phase: 'failed' });
+    throw err;
+  }
+}
+
 /** Deploys a git ref (or rolls back to an earlier release) with a health-gated switch (DESIGN §1). */
 export default defineKind({
   name: 'deploy',
@@ -119,19 +144,9 @@ export default defineKind({
       isRollback: Boolean(req.release),
       previousRelease: previous,
     });
-    let built: { release: string; sha: string };
-    if (req.release) {
-      const recorded = await checkRollback(env, t.target.name, { ...req, release: req.release });
-      if (req.release === previous) throw new UnrecoverableError(`${req.release} is already the live release`);
-      if (!fs.existsSync(path.join(layout.releasesDir, req.release))) {
-        throw new UnrecoverableError(`${req.release} is missing from ${layout.releasesDir}`);
-      }
-      built = { release: req.release, sha: recorded.sha ?? '' };
-      await updateDeployment(env.db, ctx.jobId, { ...built, ref: recorded.ref, phase: 'built' });
-      ctx.output('stdout', `rolling back to ${req.release}: no fetch, install, build or migrate\n`);
-    } else {
-      built = await buildRelease(ctx, env, t, req.ref ?? t.deploy.branch);
-    }
+    const built = req.release
+      ? await recordedRelease(ctx, env, t, { ...req, release: req.release }, previous)
+      : await buildRelease(ctx, env, t, req.ref ?? t.deploy.branch);
     await goLive(ctx, env, t, built.release, previous, Boolean(req.release));
     const doomed = await releasesToPrune(layout, t.deploy.keep, [built.release, previous]);
     for (const r of doomed) await removeRelease(layout, r);

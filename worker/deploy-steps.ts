@@ -17,7 +17,10 @@ import {
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Removes release directories of earlier deploys that were lost before their switch. */
+/**
+ * Removes release directories of earlier deploys that were lost before their switch.
+ * A lost rollback names an old, good release: that one is kept.
+ */
 export async function cleanHalfMade(
   ctx: JobContext,
   env: KindEnv,
@@ -26,7 +29,7 @@ export async function cleanHalfMade(
   live: string | null,
 ) {
   for (const row of await halfMadeReleases(env.db, target, ctx.jobId)) {
-    if (row.release && row.release !== live) {
+    if (row.release && row.release !== live && !row.isRollback) {
       await removeRelease(layout, row.release);
       ctx.output('stdout', `removed ${row.release}, left half-made by job ${row.jobId}\n`);
     }

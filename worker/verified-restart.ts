@@ -5,13 +5,13 @@ import { type ServiceAdapter, ServiceNotRunningError, type ServiceState } from '
 
 const VERIFY_TIMEOUT_MS = 30_000;
 
-/** A restart replaced the process, or (gunicorn, nginx) the master replaced every worker. */
+/** A restart replaced the process, or (gunicorn, nginx) the master replaced every worker with as many new ones. */
 function replaced(before: ServiceState, after: ServiceState): boolean {
   if (!after.running) return false;
   if (before.pid !== after.pid) return true;
   return (
     before.workerPids.length > 0 &&
-    after.workerPids.length > 0 &&
+    after.workerPids.length >= before.workerPids.length &&
     !after.workerPids.some((p) => before.workerPids.includes(p))
   );
 }
