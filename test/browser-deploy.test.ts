@@ -87,7 +87,8 @@ describe('deploys and rollbacks in headless Chromium', () => {
 
   it('a viewer sees the history but no deploy form and no rollback buttons', async () => {
     const page = await rig.signIn('watcher');
-    await page.goto(`${rig.base}/deployments`);
+    await page.click('#target-shop a:has-text("deploys")'); // from the dashboard's target row
+    await page.waitForURL(`${rig.base}/deployments?target=shop`);
     await page.waitForSelector('#deploy-shop table.history');
     expect(await page.locator('#deploy-shop form').count()).toBe(0);
     expect(await page.locator('#deploy-shop button').count()).toBe(0);

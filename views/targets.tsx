@@ -7,6 +7,7 @@ export interface TargetView {
   manager: string;
   description?: string | undefined;
   tls?: { probe: string } | undefined;
+  deploy?: { branch: string } | undefined;
   lock: { jobId: string; kind: string } | null;
   lastJob: { id: string; kind: string; status: string } | null;
 }
@@ -52,6 +53,11 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: LiveStat
           '—'
         )}
         {t.lock && <div class="muted">locked by {t.lock.kind}</div>}
+        {t.deploy && (
+          <div>
+            <a href={`/deployments?target=${t.name}`}>deploys</a>
+          </div>
+        )}
       </td>
       <td>
         {canOperate(user) && t.manager !== 'self' && (
