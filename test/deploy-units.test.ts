@@ -70,6 +70,8 @@ describe('systemd deploy (unit tests of the drop-in file and the systemctl argv;
       'systemctl daemon-reload --no-ask-password',
       'systemctl show --no-pager --property=MainPID,ActiveState,SubState,LoadState -- app.service',
       'systemctl restart --no-ask-password -- app.service',
+      // two looks: the new main process, the same on both
+      'systemctl show --no-pager --property=MainPID,ActiveState,SubState,LoadState -- app.service',
       'systemctl show --no-pager --property=MainPID,ActiveState,SubState,LoadState -- app.service',
     ]);
   });

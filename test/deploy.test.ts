@@ -201,6 +201,23 @@ describe.each<BackendName>(['redis', 'postgres'])(
       expect(row).toMatchObject({ jobId: job.id, status: 'cancelled', phase: 'failed' });
     });
 
+    it('cancelling a deploy after its switch still puts the previous release back before it ends', async () => {
+      const live = current();
+      const res = await deploy({ ref: 'bad-health' });
+      await eventually(
+        async () => (await api(h, admin, 'GET', `/api/jobs/${res.json.id}`)).json.step?.startsWith('health check'),
+        30_000,
+        'the health check step',
+      );
+      expect((await api(h, admin, 'POST', `/api/jobs/${res.json.id}/cancel`)).status).toBe(202);
+      const job = await waitForStatus(h, admin, res.json.id, ['cancelled', 'failed', 'succeeded'], 30_000);
+      expect(job.status).toBe('cancelled');
+      expect(current()).toBe(live);
+      expect(await getText(port)).toBe('version 2');
+      const [row] = (await api(h, admin, 'GET', '/api/targets/app/deployments')).json.items;
+      expect(row).toMatchObject({ jobId: job.id, phase: 'rolled-back', rolledBackTo: path.basename(live) });
+    });
+
     it('rolls back to commit 1 without install, after warning that a migration ran since', async () => {
       const v1 = releaseOf(repo.sha.v1)!;
       const refused = await api(h, admin, 'POST', '/api/targets/app/rollback', { release: v1 });

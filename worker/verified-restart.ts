@@ -5,16 +5,23 @@ import { type ServiceAdapter, ServiceNotRunningError, type ServiceState } from '
 
 const VERIFY_TIMEOUT_MS = 30_000;
 
-/** A restart replaced the process, or (gunicorn, nginx) the master replaced every worker with as many new ones. */
+/** A restart replaced the process, or (gunicorn, nginx) the master replaced every worker. */
 function replaced(before: ServiceState, after: ServiceState): boolean {
   if (!after.running) return false;
   if (before.pid !== after.pid) return true;
   return (
     before.workerPids.length > 0 &&
-    after.workerPids.length >= before.workerPids.length &&
+    after.workerPids.length > 0 &&
     !after.workerPids.some((p) => before.workerPids.includes(p))
   );
 }
+
+/**
+ * The same processes on two looks in a row: a master that forks its new workers one by one
+ * (gunicorn) is not done after the first, and old workers still draining do not count.
+ */
+const settled = (a: ServiceState, b: ServiceState) =>
+  a.pid === b.pid && a.workerPids.length === b.workerPids.length && a.workerPids.every((p) => b.workerPids.includes(p));
 
 const describeState = (s: ServiceState) => `pid ${s.pid ?? '-'} workers [${s.workerPids.join(' ')}] ${s.detail}`;
 
@@ -44,15 +51,18 @@ export async function verifiedRestart(
   await act.catch((err) => {
     throw err instanceof ServiceNotRunningError ? new UnrecoverableError(err.message) : err;
   });
-  const done = (s: ServiceState) => (before.running && o.mode === 'restart' ? replaced(before, s) : s.running);
+  const back = (s: ServiceState) => (before.running && o.mode === 'restart' ? replaced(before, s) : s.running);
   const deadline = Date.now() + VERIFY_TIMEOUT_MS;
-  let after = await adapter.state();
-  while (!done(after) && Date.now() < deadline) {
+  let seen = await adapter.state();
+  let after = seen;
+  const done = () => back(after) && back(seen) && settled(seen, after) && seen !== after;
+  while (!done() && Date.now() < deadline) {
     await sleep(250, undefined, { signal: o.signal });
+    seen = after;
     after = await adapter.state();
   }
   ctx.output('stdout', `after: ${describeState(after)}\n`);
-  if (!done(after)) {
+  if (!done()) {
     const how = before.running && o.mode === 'restart' ? 'as new processes' : 'running';
     throw new Error(`${name} did not come back ${how} within ${VERIFY_TIMEOUT_MS / 1000} s: ${after.detail}`);
   }
