@@ -23,8 +23,14 @@ export async function sendControl(db: Db, message: ControlMessage): Promise<void
 
 const RECONNECT_MS = 5000;
 
-/** Calls `onMessage` for each control message until the returned stop function is called; reconnects after errors. */
-export function listenControl(db: Db, log: Logger, onMessage: (m: ControlMessage) => void): () => Promise<void> {
+export interface ControlListener {
+  /** Settles after the first attempt to listen (it keeps retrying after a failure). */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Calls `onMessage` for each control message until stopped; reconnects after errors. */
+export function listenControl(db: Db, log: Logger, onMessage: (m: ControlMessage) => void): ControlListener {
   let client: pg.PoolClient | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -64,6 +70,5 @@ export function listenControl(db: Db, log: Logger, onMessage: (m: ControlMessage
       c.release();
     }
   };
-  void connect();
-  return stop;
+  return { ready: connect(), stop };
 }

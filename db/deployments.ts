@@ -1,4 +1,5 @@
-import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { terminalStatuses } from '../jobs/lib/states.ts';
 import type { Db } from './client.ts';
 import { deployments, jobs, users } from './schema.ts';
 
@@ -58,23 +59,17 @@ export async function findLiveRelease(db: Db, target: string, release: string) {
   return rows.find((r) => r.release === release) ?? null;
 }
 
-/** Deploys since `release` was last made live whose migrate step ran: their schema changes stay on rollback. */
-export async function migrationsSince(db: Db, target: string, release: string) {
-  const lastLive = db
-    .select({ at: sql`max(${deployments.createdAt})` })
-    .from(deployments)
-    .where(and(eq(deployments.target, target), eq(deployments.release, release), eq(deployments.phase, 'live')));
+/** Deploys of a target whose migrate step ran (their schema changes stay on a rollback past them). */
+export async function migratingDeploys(db: Db, target: string) {
   return db
-    .select({ jobId: deployments.jobId, release: deployments.release })
+    .select({ jobId: deployments.jobId, release: deployments.release, at: deployments.createdAt })
     .from(deployments)
-    .where(
-      and(
-        eq(deployments.target, target),
-        eq(deployments.migrated, true),
-        gt(deployments.createdAt, sql`(${lastLive})`),
-      ),
-    );
+    .where(and(eq(deployments.target, target), eq(deployments.migrated, true)));
 }
+
+/** Of those, the ones after a release was last made live (`at` from liveReleases). */
+export const migratedSince = (migrating: Awaited<ReturnType<typeof migratingDeploys>>, liveAt: Date) =>
+  migrating.filter((m) => m.at > liveAt);
 
 /** Rows of earlier jobs that stopped before their release was switched in (the job was lost). */
 export async function halfMadeReleases(db: Db, target: string, jobId: string) {
@@ -87,7 +82,7 @@ export async function halfMadeReleases(db: Db, target: string, jobId: string) {
         eq(deployments.target, target),
         inArray(deployments.phase, ['preparing', 'built']),
         sql`${deployments.jobId} <> ${jobId}`,
-        inArray(jobs.status, ['lost', 'failed', 'cancelled', 'succeeded']),
+        inArray(jobs.status, [...terminalStatuses]),
       ),
     );
 }

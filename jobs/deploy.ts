@@ -2,12 +2,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { sendControl } from '../db/control.ts';
-import { findLiveRelease, markPruned, migrationsSince, startDeployment, updateDeployment } from '../db/deployments.ts';
+import {
+  findLiveRelease,
+  markPruned,
+  migratedSince,
+  migratingDeploys,
+  startDeployment,
+  updateDeployment,
+} from '../db/deployments.ts';
 import { assertEnvWritable, type DeployTarget, envFileOf } from '../worker/deploy-service.ts';
 import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
 import { layoutOf, RELEASE_NAME, readCurrent, releasesToPrune, removeRelease } from '../worker/releases.ts';
 import { JobConflictError, JobValidationError, UnrecoverableError } from './lib/errors.ts';
 import { defineKind, type JobContext, type KindEnv } from './lib/kind.ts';
+import { openEnv } from './lib/secret-box.ts';
 import { gitRef, isManagedPath, loadTarget, type Target, targetName } from './lib/targets.ts';
 
 const request = z
@@ -24,10 +32,6 @@ const request = z
     path: ['release'],
   });
 type DeployRequest = z.infer<typeof request>;
-
-function secretsOf(target: Target, env: KindEnv): Record<string, string> {
-  return target.secretEnv ? (JSON.parse(env.secrets.open(target.secretEnv)) as Record<string, string>) : {};
-}
 
 /** Secrets go to a systemd drop-in or a supervisor program file; a pidfile target has nowhere to put them. */
 function assertSecretsDeliverable(target: Target, secrets: Record<string, string>, managed: readonly string[]) {
@@ -58,7 +62,7 @@ async function deployableTarget(env: KindEnv, name: string): Promise<DeployTarge
   if (!target.spec.deploy) {
     throw new JobValidationError(`${name} has no deploy settings`, { target: ['add a deploy section to the target'] });
   }
-  const secrets = secretsOf(target, env);
+  const secrets = openEnv(env.secrets, target.secretEnv);
   assertSecretsDeliverable(target, secrets, env.managedPaths);
   return { target, deploy: target.spec.deploy, secrets };
 }
@@ -71,7 +75,7 @@ async function checkRollback(env: KindEnv, target: string, req: DeployRequest & 
       release: ['pick one from the deployments page'],
     });
   }
-  const since = await migrationsSince(env.db, target, req.release);
+  const since = migratedSince(await migratingDeploys(env.db, target), recorded.at);
   if (since.length > 0 && !req.acknowledgeMigrations) {
     throw new JobConflictError(
       `migrations ran since ${req.release} (in ${since.map((s) => s.release).join(', ')}); rolling back does not undo them. Send "acknowledgeMigrations": true to roll back anyway.`,

@@ -1,4 +1,4 @@
-import { listDeployments, liveReleases, migrationsSince } from '../db/deployments.ts';
+import { listDeployments, liveReleases, migratedSince, migratingDeploys } from '../db/deployments.ts';
 import type { AppDeps } from './context.ts';
 
 type ListedRow = Awaited<ReturnType<typeof listDeployments>>[number];
@@ -46,17 +46,15 @@ export function liveReleaseOf(history: ApiDeployment[]): string | null {
 }
 
 /** Releases a rollback may go to, newest first, each with the migrations that ran since it. */
-export async function rollbackChoices(deps: AppDeps, target: string) {
-  const current = liveReleaseOf(await deploymentHistory(deps, target, 200));
-  const releases = await liveReleases(deps.db, target);
-  return Promise.all(
-    releases.map(async (r) => ({
-      release: r.release!,
-      sha: r.sha,
-      ref: r.ref,
-      deployedAt: iso(r.at),
-      current: r.release === current,
-      migrationsSince: (await migrationsSince(deps.db, target, r.release!)).map((m) => m.release),
-    })),
-  );
+export async function rollbackChoices(deps: AppDeps, target: string, history: ApiDeployment[]) {
+  const current = liveReleaseOf(history);
+  const [releases, migrating] = await Promise.all([liveReleases(deps.db, target), migratingDeploys(deps.db, target)]);
+  return releases.map((r) => ({
+    release: r.release!,
+    sha: r.sha,
+    ref: r.ref,
+    deployedAt: iso(r.at),
+    current: r.release === current,
+    migrationsSince: migratedSince(migrating, r.at).map((m) => m.release),
+  }));
 }

@@ -1,10 +1,9 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { audit } from '../db/audit.ts';
 import type { Db } from '../db/client.ts';
-import { lockHolder } from '../db/locks.ts';
 import { targets } from '../db/schema.ts';
-import type { SecretBox } from '../jobs/lib/secret-box.ts';
+import { openEnv } from '../jobs/lib/secret-box.ts';
 import {
   assertDeployConsistent,
   assertManagedPaths,
@@ -28,24 +27,43 @@ const targetBody = z.looseObject({ env: z.record(envName, envValue).optional() }
 
 export type TargetRow = typeof targets.$inferSelect;
 
-export function envNames(box: SecretBox, sealed: Uint8Array | null): string[] {
-  return sealed ? Object.keys(JSON.parse(box.open(sealed)) as Record<string, string>) : [];
+/**
+ * Targets as people see them: secrets by name only, never their values, with the
+ * lock holder and the last job of each, read for all of them in two queries.
+ */
+export async function describeTargets(deps: AppDeps, rows: TargetRow[]) {
+  const names = rows.map((r) => r.name);
+  const pool = deps.db.$client;
+  const [last, locks] = await Promise.all([
+    pool.query(
+      `SELECT DISTINCT ON (target) target, id, kind, status FROM jobs
+       WHERE target = ANY($1::text[]) ORDER BY target, num DESC`,
+      [names],
+    ),
+    pool.query(
+      `SELECT l.target, l.job_id, j.kind, j.status FROM target_locks l JOIN jobs j ON j.id = l.job_id
+       WHERE l.target = ANY($1::text[])`,
+      [names],
+    ),
+  ]);
+  type Last = { target: string; id: string; kind: string; status: string };
+  type Lock = { target: string; job_id: string; kind: string; status: string };
+  const lastBy = new Map((last.rows as Last[]).map(({ target, ...job }) => [target, job]));
+  const lockBy = new Map((locks.rows as Lock[]).map((l) => [l.target, l]));
+  return rows.map((row) => {
+    const lock = lockBy.get(row.name);
+    return {
+      name: row.name,
+      ...(row.spec as TargetSpec),
+      env: Object.fromEntries(Object.keys(openEnv(deps.env.secrets, row.secretEnv)).map((k) => [k, '[secret]'])),
+      lock: lock ? { jobId: lock.job_id, kind: lock.kind, status: lock.status } : null,
+      lastJob: lastBy.get(row.name) ?? null,
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  });
 }
 
-/** A target as people see it: secrets by name only, never their values. */
-export async function describeTarget(deps: AppDeps, row: TargetRow) {
-  const last = await deps.db.execute(
-    sql`SELECT id, kind, status, finished_at FROM jobs WHERE target = ${row.name} ORDER BY num DESC LIMIT 1`,
-  );
-  return {
-    name: row.name,
-    ...(row.spec as TargetSpec),
-    env: Object.fromEntries(envNames(deps.env.secrets, row.secretEnv).map((k) => [k, '[secret]'])),
-    lock: await lockHolder(deps.db, row.name),
-    lastJob: (last.rows[0] as { id: string; kind: string; status: string } | undefined) ?? null,
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
+export const describeTarget = async (deps: AppDeps, row: TargetRow) => (await describeTargets(deps, [row]))[0]!;
 
 export async function findTargetRow(db: Db, name: string): Promise<TargetRow | null> {
   const [row] = await db.select().from(targets).where(eq(targets.name, name));
@@ -65,7 +83,7 @@ export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: stri
   assertDeployConsistent(spec);
   const existing = await findTargetRow(deps.db, name);
   const kept = existing?.secretEnv ?? null;
-  const secrets = given ?? (kept ? (JSON.parse(deps.env.secrets.open(kept)) as Record<string, string>) : {});
+  const secrets = given ?? openEnv(deps.env.secrets, kept);
   try {
     assertEnvWritable({ name, spec, secretEnv: null }, secrets);
   } catch (err) {

@@ -96,13 +96,16 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
       // Each new web process starts in the app directory as named on the command line (…/current/), not
       // where this process started: after a deploy of Deckhand it then runs, and compiles, the new release.
       cluster.setupPrimary({ cwd: path.resolve(path.dirname(process.argv[1] ?? '.'), '..') });
-      const starting = Array.from({ length: config.DECKHAND_WEB_PROCESSES }, fork);
-      await Promise.all(starting.map(listening));
-      // A deploy of Deckhand, run by a worker process, asks for the restart over PostgreSQL.
-      stopListening = listenControl(db, log, (m) => {
+      // Workers ask over PostgreSQL: a deploy of Deckhand for a rolling restart, a cert-reload of self for a TLS reload.
+      const listener = listenControl(db, log, (m) => {
         if (m.type === 'restart-web') void rollingRestart(m.by);
         if (m.type === 'reload-tls') for (const w of current) w.send({ type: RELOAD_TLS_MESSAGE, by: m.by });
       });
+      stopListening = listener.stop;
+      // Heard before any web process serves: once the tier answers, restarts and TLS reloads reach it.
+      await listener.ready;
+      const starting = Array.from({ length: config.DECKHAND_WEB_PROCESSES }, fork);
+      await Promise.all(starting.map(listening));
       const last = await readRestartState(db);
       if (last.state === 'restarting') await writeRestartState(db, { ...last, state: 'failed', error: 'interrupted' });
       log.info(

@@ -1,8 +1,8 @@
-import https from 'node:https';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids } from '../worker/adapters/signal.ts';
 import { api, type Harness, harness, sleep, type TestUser, waitForStatus } from './support/app.ts';
+import { httpsGet } from './support/process.ts';
 import {
   type Gunicorn,
   makeCert,
@@ -13,18 +13,10 @@ import {
 } from './support/services.ts';
 
 /** One HTTPS GET to gunicorn; the body names the worker that answered. */
-function get(port: number, path = '/'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    https
-      .get({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (d) => {
-          body += d;
-        });
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${res.statusCode}`))));
-      })
-      .on('error', reject);
-  });
+async function get(port: number, path = '/'): Promise<string> {
+  const res = await httpsGet(port, path);
+  if (res.status !== 200) throw new Error(`status ${res.status}`);
+  return res.body;
 }
 
 describe('restart jobs against real services', () => {

@@ -1,40 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids } from '../worker/adapters/signal.ts';
 import { servedFingerprint } from '../worker/tls-probe.ts';
 import { api, eventually, type Harness, harness, spawnWebTier, type TestUser, waitForStatus } from './support/app.ts';
-import { freePort, stopChild } from './support/process.ts';
+import { freePort, httpsGet, stopChild } from './support/process.ts';
 import { makeCert, scratchDir } from './support/services.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-/** One HTTPS GET to the web tier (self-signed): status and body. */
-function get(port: number, urlPath: string, cookie?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(
-        {
-          host: '127.0.0.1',
-          port,
-          path: urlPath,
-          rejectUnauthorized: false,
-          agent: false,
-          headers: cookie ? { Cookie: cookie } : {},
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (d) => {
-            body += d;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        },
-      )
-      .on('error', reject);
-  });
-}
+/** One HTTPS GET to the web tier, as the holder of `cookie` if given. */
+const get = (port: number, urlPath: string, cookie?: string) =>
+  httpsGet(port, urlPath, cookie ? { Cookie: cookie } : {});
 
 describe('Deckhand serving TLS itself: a cert-reload of target self swaps the certificate in place', () => {
   let h: Harness;
@@ -79,7 +57,11 @@ describe('Deckhand serving TLS itself: a cert-reload of target self swaps the ce
   });
 
   /** The web processes under the supervisor, from /proc. */
-  const webPids = async () => (await childPids(web.pid!)).sort();
+  const webPids = async () =>
+    (await childPids(web.pid!))
+      // tsx's esbuild service is a child too; the web processes are the ones running server/main.ts
+      .filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server/main.ts'))
+      .sort();
 
   it('serves the new certificate from every web process, with the same processes and every session intact', async () => {
     const next = await makeCert(dir, 'next', ['localhost', '127.0.0.1']);

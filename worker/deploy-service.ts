@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/client.ts';
 import { ProcessFailedError } from '../jobs/lib/errors.ts';
 import type { JobContext } from '../jobs/lib/kind.ts';
@@ -68,10 +67,6 @@ async function deliverEnvironment(exec: Exec, target: Target, layout: ReleaseLay
     await writePrivateFile(spec.deploy.programFile, text);
     await run(exec, 'supervisorctl', supervisorctlArgv.reread(spec.configPath));
     await run(exec, 'supervisorctl', supervisorctlArgv.update(spec.configPath, spec.program));
-    // `update` starts a program it has just added; let that finish before the restart looks at it.
-    const adapter = adapterFor(spec, exec);
-    const deadline = Date.now() + 30_000;
-    while (/\bSTARTING\b/.test((await adapter.state()).detail) && Date.now() < deadline) await sleep(250);
   }
 }
 

@@ -23,7 +23,7 @@ export async function runWorker(registry: KindRegistry): Promise<void> {
   });
 
   // After a deploy of Deckhand, each worker finishes its jobs and exits 75 so that a fresh one runs the new release.
-  const stopListening = listenControl(database.db, log, (m) => {
+  const { stop: stopListening } = listenControl(database.db, log, (m) => {
     if (m.type === 'recycle-workers')
       void shutdown(`recycled after a deploy of Deckhand by ${m.by}`, 75, RECYCLE_GRACE_MS);
   });

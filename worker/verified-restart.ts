@@ -53,12 +53,12 @@ export async function verifiedRestart(
   });
   const back = (s: ServiceState) => (before.running && o.mode === 'restart' ? replaced(before, s) : s.running);
   const deadline = Date.now() + VERIFY_TIMEOUT_MS;
-  let seen = await adapter.state();
-  let after = seen;
-  const done = () => back(after) && back(seen) && settled(seen, after) && seen !== after;
+  let previous: ServiceState | null = null;
+  let after = await adapter.state();
+  const done = () => previous !== null && back(previous) && back(after) && settled(previous, after);
   while (!done() && Date.now() < deadline) {
     await sleep(250, undefined, { signal: o.signal });
-    seen = after;
+    previous = after;
     after = await adapter.state();
   }
   ctx.output('stdout', `after: ${describeState(after)}\n`);

@@ -26,6 +26,11 @@ export class SecretBox {
   }
 }
 
+/** A target's sealed environment secrets (JSON of name → value), or none. */
+export function openEnv(box: SecretBox, sealed: Uint8Array | null): Record<string, string> {
+  return sealed ? (JSON.parse(box.open(sealed)) as Record<string, string>) : {};
+}
+
 /** DECKHAND_SECRET_KEY, or `<dataDir>/secret.key` (created 0600 on first use). */
 export function loadSecretBox(configured: string | undefined, dataDir: string): SecretBox {
   if (configured) return new SecretBox(Buffer.from(configured, 'base64'));

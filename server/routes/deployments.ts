@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { RELEASE_NAME } from '../../worker/releases.ts';
-import type { AppEnv } from '../context.ts';
+import type { AppDeps, AppEnv } from '../context.ts';
 import { deploymentHistory, rollbackChoices } from '../deployment-service.ts';
 import { badRequest, jsonBody, notFound, parseOr400 } from '../errors.ts';
 import { resolveRequest, submitJob } from '../job-service.ts';
@@ -19,6 +19,9 @@ async function existingTarget(c: { var: AppEnv['Variables'] }, name: string) {
   return name;
 }
 
+const choicesFor = async (deps: AppDeps, name: string) =>
+  rollbackChoices(deps, name, await deploymentHistory(deps, name));
+
 /** A target's deploy history and releases, and one-call rollback (mounted under /api/targets). */
 export const deploymentsApi = new Hono<AppEnv>()
   .get('/:name/deployments', requireRole('viewer'), async (c) => {
@@ -27,12 +30,12 @@ export const deploymentsApi = new Hono<AppEnv>()
   })
   .get('/:name/releases', requireRole('viewer'), async (c) => {
     const name = await existingTarget(c, c.req.param('name'));
-    return c.json({ items: await rollbackChoices(c.var.deps, name) });
+    return c.json({ items: await choicesFor(c.var.deps, name) });
   })
   .post('/:name/rollback', requireRole('operator'), async (c) => {
     const name = await existingTarget(c, c.req.param('name'));
     const body = parseOr400(rollbackBody, await jsonBody(c.req.raw), 'rollback request');
-    const release = body.release ?? (await rollbackChoices(c.var.deps, name)).find((r) => !r.current)?.release;
+    const release = body.release ?? (await choicesFor(c.var.deps, name)).find((r) => !r.current)?.release;
     if (!release) throw badRequest(`${name} has no earlier release to roll back to`);
     const stored = await resolveRequest(c.var.deps, { kind: 'deploy', target: name, ...body, release });
     const { id } = await submitJob(c.var.deps, c.var.user!, stored);

@@ -6,12 +6,12 @@ import { targets } from '../../db/schema.ts';
 import type { AppEnv } from '../context.ts';
 import { conflict, jsonBody, notFound } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
-import { describeTarget, findTargetRow, saveTarget } from '../target-service.ts';
+import { describeTarget, describeTargets, findTargetRow, saveTarget } from '../target-service.ts';
 
 export const targetsApi = new Hono<AppEnv>()
   .get('/', requireRole('viewer'), async (c) => {
     const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
-    return c.json({ items: await Promise.all(rows.map((r) => describeTarget(c.var.deps, r))) });
+    return c.json({ items: await describeTargets(c.var.deps, rows) });
   })
   .get('/:name', requireRole('viewer'), async (c) => {
     const row = await findTargetRow(c.var.deps.db, c.req.param('name'));

@@ -22,7 +22,7 @@ async function deployTargets(deps: AppDeps, only: string | undefined): Promise<D
         repo: deploy.repo,
         branch: deploy.branch,
         current: liveReleaseOf(history),
-        releases: await rollbackChoices(deps, name),
+        releases: await rollbackChoices(deps, name, history),
         history,
       };
     }),

@@ -11,17 +11,19 @@ import type { AppDeps, AppEnv } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
-import { describeTarget, findTargetRow, type TargetRow as Row, saveTarget } from '../target-service.ts';
+import { describeTargets, findTargetRow, type TargetRow as Row, saveTarget } from '../target-service.ts';
 import { toApiCertificate } from './certificates.ts';
 
-async function viewOf(deps: AppDeps, row: Row) {
-  const t = await describeTarget(deps, row);
-  return { t, status: await liveStatus(targetSpec.parse(row.spec)) };
+/** Each target described, with its live status (cached briefly by liveStatus). */
+async function viewsOf(deps: AppDeps, rows: Row[]) {
+  const described = await describeTargets(deps, rows);
+  return Promise.all(
+    rows.map(async (row, i) => ({ t: described[i]!, status: await liveStatus(targetSpec.parse(row.spec)) })),
+  );
 }
 
 export async function targetViews(deps: AppDeps) {
-  const rows = await deps.db.select().from(targets).orderBy(asc(targets.name));
-  return Promise.all(rows.map((r) => viewOf(deps, r)));
+  return viewsOf(deps, await deps.db.select().from(targets).orderBy(asc(targets.name)));
 }
 
 const tlsTargetNames = async (db: Db) =>
@@ -36,16 +38,16 @@ export async function startJob(c: { var: AppEnv['Variables']; header(k: string, 
 
 export const targetPages = new Hono<AppEnv>()
   .get('/targets', requireRole('viewer'), async (c) => {
-    const rows = await targetViews(c.var.deps);
     const all = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
+    const rows = await viewsOf(c.var.deps, all);
     const specs = all.map((r) => ({ name: r.name, json: JSON.stringify(r.spec, null, 2) }));
     return c.html(<TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} rows={rows} specs={specs} />);
   })
   .get('/fragments/targets/:name', requireRole('viewer'), async (c) => {
     const row = await findTargetRow(c.var.deps.db, c.req.param('name'));
     if (!row) throw notFound('target');
-    const v = await viewOf(c.var.deps, row);
-    return c.html(<TargetRow t={v.t} status={v.status} user={c.var.user!} />);
+    const [v] = await viewsOf(c.var.deps, [row]);
+    return c.html(<TargetRow t={v!.t} status={v!.status} user={c.var.user!} />);
   })
   .post('/ui/targets', requireRole('admin'), async (c) => {
     const form = await c.req.parseBody();

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import https from 'node:https';
 import net from 'node:net';
 
 export { freePort } from '../../db/embedded.ts';
@@ -17,4 +18,19 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   const exited = new Promise((r) => child.once('exit', r));
   child.kill(signal);
   await exited;
+}
+
+/** One HTTPS GET to 127.0.0.1:port on a fresh connection, trusting any certificate (tests use self-signed ones). */
+export function httpsGet(port: number, urlPath = '/', headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, path: urlPath, rejectUnauthorized: false, agent: false, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessFailedError } from '../../jobs/lib/errors.ts';
 import type { Exec, ServiceAdapter, ServiceState } from './types.ts';
 
@@ -36,16 +37,22 @@ export function supervisorAdapter(program: string, config: string, exec: Exec): 
       );
     }
   };
+  const state = async () => {
+    // supervisorctl status exits non-zero for a program that is not running; the text says why.
+    const r = await exec('supervisorctl', supervisorctlArgv.status(config, program), {
+      timeoutMs: 30_000,
+      quiet: true,
+    });
+    return parseSupervisorStatus(r.stdout);
+  };
   return {
-    async state() {
-      // supervisorctl status exits non-zero for a program that is not running; the text says why.
-      const r = await exec('supervisorctl', supervisorctlArgv.status(config, program), {
-        timeoutMs: 30_000,
-        quiet: true,
-      });
-      return parseSupervisorStatus(r.stdout);
-    },
+    state,
     apply: (mode) => run(supervisorctlArgv[mode](config, program)),
-    start: () => run(supervisorctlArgv.start(config, program)),
+    async start() {
+      // A program supervisord is already starting (autostart, or `update` just added it) needs no second start.
+      const deadline = Date.now() + 30_000;
+      while (/\bSTARTING\b/.test((await state()).detail) && Date.now() < deadline) await sleep(250);
+      if (!(await state()).running) await run(supervisorctlArgv.start(config, program));
+    },
   };
 }
