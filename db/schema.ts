@@ -27,6 +27,10 @@ export const users = pgTable('users', {
   username: text('username').notNull().unique(),
   passwordHash: text('password_hash').notNull(),
   role: text('role', { enum: ['viewer', 'operator', 'admin'] }).notNull(),
+  /** Set for the one-time initial password: until it is changed, sessions may only change it. */
+  mustChangePassword: boolean('must_change_password').notNull().default(false),
+  /** A disabled user cannot sign in, and its tokens are refused. */
+  disabled: boolean('disabled').notNull().default(false),
   createdAt: tstz('created_at').notNull().defaultNow(),
 });
 
@@ -47,23 +51,54 @@ export const sessions = pgTable(
 );
 
 /** API bearer tokens, `dh_<id>.<secret>`, stored the same way as sessions. */
-export const apiTokens = pgTable('api_tokens', {
-  id: text('id').primaryKey(),
-  userId: uuid('user_id')
-    .notNull()
-    .references(() => users.id, { onDelete: 'cascade' }),
-  secretHash: bytea('secret_hash').notNull(),
-  createdAt: tstz('created_at').notNull().defaultNow(),
-  expiresAt: tstz('expires_at'),
-  lastUsedAt: tstz('last_used_at'),
-});
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secretHash: bytea('secret_hash').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    expiresAt: tstz('expires_at'),
+    lastUsedAt: tstz('last_used_at'),
+    /** Kept (not deleted) so that the list still shows who had which token. */
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('api_tokens_user_idx').on(t.userId)],
+);
 
-/** Failed-login counters per account and per IP, shared by every web process. */
+/**
+ * Login attempts per account (`user:`) and per client address (`ip:`), shared by every web process.
+ * An attempt is counted before its password is checked, so a burst cannot outrun the limit.
+ */
 export const loginThrottle = pgTable('login_throttle', {
   key: text('key').primaryKey(),
   failures: integer('failures').notNull(),
   windowStart: tstz('window_start').notNull(),
+  /** Accounts only: no password from an unknown client is checked before this time. */
+  nextAttemptAt: tstz('next_attempt_at'),
 });
+
+/**
+ * Clients that signed in successfully (OWASP's device cookie): `id.secret` in a cookie, SHA-256 of
+ * the secret here. A correct password from one skips the account's delay; it stops counting as
+ * known after a few wrong passwords of its own.
+ */
+export const loginDevices = pgTable(
+  'login_devices',
+  {
+    id: text('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secretHash: bytea('secret_hash').notNull(),
+    failures: integer('failures').notNull().default(0),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    lastUsedAt: tstz('last_used_at').notNull().defaultNow(),
+  },
+  (t) => [index('login_devices_user_idx').on(t.userId)],
+);
 
 export const jobs = pgTable(
   'jobs',
