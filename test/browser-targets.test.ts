@@ -22,6 +22,7 @@ describe('targets and certificates in headless Chromium', () => {
     const put = await api(h, admin, 'PUT', '/api/targets/shop', {
       manager: 'signal',
       pidfile: gunicorn.pidfile,
+      match: gunicorn.match,
       healthUrl: `https://127.0.0.1:${gunicorn.port}/health`,
       healthVerifyTls: false,
     });

@@ -60,6 +60,7 @@ describe('certificate bundles and cert-reload jobs against real nginx and gunico
     await api(h, admin, 'PUT', '/api/targets/app', {
       manager: 'signal',
       pidfile: gunicorn.pidfile,
+      match: gunicorn.match,
       names: ['localhost'],
       tls: { certPath: gLive.cert, keyPath: gLive.key, reload: 'signal', probe: `127.0.0.1:${gunicorn.port}` },
     });

@@ -114,7 +114,7 @@ describe('the deckhand CLI (real processes, real database)', () => {
     const bad = await cli(
       ['target', 'set', 'edge2', '--file', '-'],
       env,
-      '{"manager":"signal","pidfile":"/root/x.pid"}',
+      '{"manager":"signal","pidfile":"/root/x.pid","match":{"cmdline":"app"}}',
     );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/400: paths outside the managed directories[\s\S]*pidfile/);

@@ -271,7 +271,9 @@ describe.each<BackendName>(['redis', 'postgres'])(
       const viewer = await h.user('viewer');
       const before = (await api(h, admin, 'GET', '/api/jobs?kind=deploy&limit=100')).json.items.length;
       const put = (name: string, spec: object) => api(h, admin, 'PUT', `/api/targets/${name}`, spec);
-      expect((await put('plain', { manager: 'signal', pidfile: `${dir}/x.pid` })).status).toBe(201);
+      expect(
+        (await put('plain', { manager: 'signal', pidfile: `${dir}/x.pid`, match: { cmdline: 'app' } })).status,
+      ).toBe(201);
       const cases: [object, RegExp][] = [
         [{ target: 'plain' }, /plain has no deploy settings/],
         [{ ref: '--upload-pack=touch /tmp/pwned' }, /invalid deploy request/],
@@ -286,6 +288,7 @@ describe.each<BackendName>(['redis', 'postgres'])(
       const signalDeploy = await put('bad', {
         manager: 'signal',
         pidfile: `${dir}/x.pid`,
+        match: { cmdline: 'app' },
         deploy: {
           repo: repo.path,
           releasesDir: `${dir}/b/releases`,
@@ -300,6 +303,7 @@ describe.each<BackendName>(['redis', 'postgres'])(
       const outside = await put('bad', {
         manager: 'signal',
         pidfile: `${dir}/x.pid`,
+        match: { cmdline: 'app' },
         deploy: { repo: repo.path, releasesDir: '/var/lib/elsewhere/releases', healthUrl: 'http://127.0.0.1:1/' },
       });
       expect(outside.status).toBe(400);

@@ -40,6 +40,7 @@ describe('restart jobs against real services', () => {
         await put('web', {
           manager: 'signal',
           pidfile: gunicorn.pidfile,
+          match: gunicorn.match,
           healthUrl: `https://127.0.0.1:${gunicorn.port}/health`,
           healthVerifyTls: false,
         })
@@ -48,7 +49,9 @@ describe('restart jobs against real services', () => {
     expect((await put('files', { manager: 'supervisor', program: 'web', configPath: supervisord.config })).status).toBe(
       201,
     );
-    expect((await put('ghost', { manager: 'signal', pidfile: `${dir}/nothing.pid` })).status).toBe(201);
+    expect(
+      (await put('ghost', { manager: 'signal', pidfile: `${dir}/nothing.pid`, match: gunicorn.match })).status,
+    ).toBe(201);
   });
   afterAll(async () => {
     await gunicorn?.stop();

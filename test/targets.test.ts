@@ -59,8 +59,11 @@ describe('targets API', () => {
 
   it.each([
     ['an unknown manager', { manager: 'docker' }],
-    ['a relative path', { manager: 'signal', pidfile: 'run/app.pid' }],
-    ['a path outside the managed directories', { manager: 'signal', pidfile: '/root/app.pid' }],
+    ['a relative path', { manager: 'signal', pidfile: 'run/app.pid', match: { cmdline: 'app' } }],
+    [
+      'a path outside the managed directories',
+      { manager: 'signal', pidfile: '/root/app.pid', match: { cmdline: 'app' } },
+    ],
     ['a path that climbs out with ..', spec],
     [
       'a TLS section with a key outside them',

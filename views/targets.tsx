@@ -123,9 +123,12 @@ export function TargetsPage(p: {
             Name <input name="name" required pattern="[a-z0-9][a-z0-9_-]{0,62}" />
           </label>
           <label>
-            Definition (JSON: manager, unit / program + configPath / pidfile + signal, healthUrl, names, tls, env)
+            Definition (JSON: manager, unit / program + configPath / pidfile + signal + match, healthUrl, names, tls,
+            env)
             <textarea name="spec" rows={8} required>
-              {'{"manager": "signal", "pidfile": "/run/app/gunicorn.pid", "healthUrl": "http://127.0.0.1:8000/health"}'}
+              {
+                '{"manager": "signal", "pidfile": "/run/app/gunicorn.pid", "match": {"cmdline": "gunicorn"}, "healthUrl": "http://127.0.0.1:8000/health"}'
+              }
             </textarea>
           </label>
           <div id="target-error" />

@@ -15,6 +15,32 @@ const absPath = z
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]{1,253}:\d{1,5}$/, 'must be host:port');
 const signalName = z.enum(['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGWINCH']);
 
+const isRegExp = (source: string) => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * What the process a pidfile names must be (DESIGN §9): the app's user can write any PID
+ * into its own pidfile, so Deckhand signals it only if it is the declared program.
+ */
+const processMatch = z
+  .strictObject({
+    /** The executable, as /proc/<pid>/exe shows it after resolving symlinks (`/usr/bin/python3.11`). */
+    exe: absPath.optional(),
+    /** A regular expression that the command line (arguments joined by spaces) must match. */
+    cmdline: z.string().min(1).max(500).refine(isRegExp, 'must be a valid regular expression').optional(),
+    /** The uid the process must run as (real, effective and saved). */
+    uid: z.number().int().min(0).max(4_294_967_294).optional(),
+  })
+  .refine((m) => m.exe !== undefined || m.cmdline !== undefined, 'declare exe, cmdline or both');
+
+export type ProcessMatch = z.infer<typeof processMatch>;
+
 const tls = z.object({
   certPath: absPath,
   keyPath: absPath,
@@ -96,7 +122,13 @@ export const targetSpec = z.discriminatedUnion('manager', [
     configPath: absPath,
     ...common,
   }),
-  z.object({ manager: z.literal('signal'), pidfile: absPath, signal: signalName.default('SIGHUP'), ...common }),
+  z.object({
+    manager: z.literal('signal'),
+    pidfile: absPath,
+    signal: signalName.default('SIGHUP'),
+    match: processMatch,
+    ...common,
+  }),
   z.object({ manager: z.literal('self'), ...common }),
 ]);
 

@@ -62,6 +62,8 @@ export async function makeCert(dir: string, base: string, names: string[], days 
 export interface Gunicorn {
   port: number;
   pidfile: string;
+  /** What a signal target declares its master to be (the pidfile's PID must match it). */
+  match: { exe: string; cmdline: string };
   proc: ChildProcess;
   stop(): Promise<void>;
 }
@@ -94,6 +96,7 @@ export async function startGunicorn(dir: string, cert: { cert: string; key: stri
   return {
     port,
     pidfile,
+    match: { exe: '/usr/bin/python3', cmdline: '^/usr/bin/python3 /usr/bin/gunicorn ' },
     proc,
     stop: () => stopChild(proc),
   };

@@ -12,7 +12,7 @@ export function adapterFor(spec: TargetSpec, exec: Exec): ServiceAdapter {
     case 'supervisor':
       return supervisorAdapter(spec.program, spec.configPath, exec);
     case 'signal':
-      return signalAdapter(spec.pidfile, spec.signal);
+      return signalAdapter(spec.pidfile, spec.signal, spec.match);
     case 'self':
       throw new UnrecoverableError('Deckhand restarts itself from the settings page (a rolling restart), not as a job');
   }

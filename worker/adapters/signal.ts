@@ -1,4 +1,6 @@
 import fs from 'node:fs/promises';
+import type { ProcessMatch } from '../../jobs/lib/targets.ts';
+import { checkedPidfileProcess } from './pidfile.ts';
 import type { ServiceAdapter, ServiceState } from './types.ts';
 import { ServiceNotRunningError } from './types.ts';
 
@@ -14,23 +16,17 @@ export async function childPids(pid: number): Promise<number[]> {
   return out.sort((a, b) => a - b);
 }
 
-async function cmdline(pid: number): Promise<string | null> {
-  const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
-  return raw === null ? null : raw.replaceAll('\0', ' ').trim();
-}
-
 /**
  * A pidfile plus a signal: SIGHUP to a gunicorn (or nginx) master starts new
- * workers, lets in-flight requests complete and retires the old ones.
+ * workers, lets in-flight requests complete and retires the old ones. The PID is
+ * checked against what the target declares on every look, and again right before
+ * the signal (PidRefusedError otherwise).
  */
-export function signalAdapter(pidfile: string, signal: NodeJS.Signals): ServiceAdapter {
+export function signalAdapter(pidfile: string, signal: NodeJS.Signals, match: ProcessMatch): ServiceAdapter {
   async function state(): Promise<ServiceState> {
-    const text = await fs.readFile(pidfile, 'utf8').catch(() => null);
-    const pid = text && /^\d+\s*$/.test(text) ? Number(text) : null;
-    const cmd = pid ? await cmdline(pid) : null;
-    if (!pid || !cmd)
-      return { running: false, pid: null, workerPids: [], detail: `no master process at pidfile ${pidfile}` };
-    return { running: true, pid, workerPids: await childPids(pid), detail: cmd };
+    const p = await checkedPidfileProcess(pidfile, match);
+    if (!p) return { running: false, pid: null, workerPids: [], detail: `no master process at pidfile ${pidfile}` };
+    return { running: true, pid: p.pid, workerPids: await childPids(p.pid), detail: p.exe ?? '' };
   }
   return {
     state,
