@@ -15,7 +15,7 @@ const request = z.object({ target: targetName, bundle: z.uuid() });
 type TlsTarget = TargetSpec & { tls: NonNullable<TargetSpec['tls']> };
 
 async function loadTlsTarget(env: KindEnv, name: string): Promise<TlsTarget> {
-  const { spec } = await loadTarget(env.db, name);
+  const { spec } = await loadTarget(env, name);
   if (!spec.tls) throw new JobValidationError(`target ${name} has no TLS section`, { target: ['no tls settings'] });
   return spec as TlsTarget;
 }

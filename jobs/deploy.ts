@@ -58,7 +58,7 @@ function assertSecretsDeliverable(target: Target, secrets: Record<string, string
 }
 
 async function deployableTarget(env: KindEnv, name: string): Promise<DeployTarget> {
-  const target = await loadTarget(env.db, name);
+  const target = await loadTarget(env, name);
   if (!target.spec.deploy) {
     throw new JobValidationError(`${name} has no deploy settings`, { target: ['add a deploy section to the target'] });
   }

@@ -17,7 +17,7 @@ export default defineKind({
   retry: { attempts: 1, backoffMs: 1000 },
 
   async resolve(req, env) {
-    const target = await loadTarget(env.db, req.target);
+    const target = await loadTarget(env, req.target);
     if (target.spec.manager === 'self') {
       throw new JobValidationError('Deckhand restarts itself from the settings page (a rolling restart), not as a job');
     }
@@ -27,7 +27,7 @@ export default defineKind({
   fromStored: (stored) => ({ target: stored.target, mode: stored.params.mode }),
 
   async run(ctx, req, env) {
-    const { spec } = await loadTarget(env.db, req.target);
+    const { spec } = await loadTarget(env, req.target);
     await ctx.progress(10, `${req.mode === 'restart' ? 'restarting' : 'reloading'} ${req.target}`);
     const { before, after } = await verifiedRestart(ctx, req.target, adapterFor(spec, ctx.exec), {
       mode: req.mode,

@@ -7,6 +7,7 @@ import { openEnv } from '../jobs/lib/secret-box.ts';
 import {
   assertDeployConsistent,
   assertManagedPaths,
+  assertSafeEndpoints,
   type TargetSpec,
   targetName,
   targetSpec,
@@ -80,6 +81,7 @@ export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: stri
   const { env: given, ...rest } = parseOr400(targetBody, body, 'target');
   const spec = parseOr400(targetSpec, rest, 'target');
   assertManagedPaths(spec, deps.env.managedPaths);
+  assertSafeEndpoints(spec);
   assertDeployConsistent(spec);
   const existing = await findTargetRow(deps.db, name);
   const kept = existing?.secretEnv ?? null;

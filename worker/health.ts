@@ -1,12 +1,20 @@
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hostOf } from '../jobs/lib/endpoints.ts';
+import { checkedAddress, pinnedLookup } from './endpoint-guard.ts';
 
-/** One GET; resolves with the status code, or null when nothing answered. */
-function probe(url: string, verifyTls: boolean): Promise<number | null> {
+/**
+ * One GET to the address the URL's host resolves to once and is checked against
+ * (never a link-local or metadata address); the status code, or null when nothing answered.
+ */
+async function probe(url: string, verifyTls: boolean): Promise<number | null> {
+  const checked = await checkedAddress(hostOf(url));
+  if (!checked) return null;
   return new Promise((resolve) => {
     const get = url.startsWith('https:') ? https.get : http.get;
-    const req = get(url, { rejectUnauthorized: verifyTls, timeout: 3000, agent: false }, (res) => {
+    const opts = { rejectUnauthorized: verifyTls, timeout: 3000, agent: false, lookup: pinnedLookup(checked) };
+    const req = get(url, opts, (res) => {
       res.resume();
       resolve(res.statusCode ?? null);
     });

@@ -1,12 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
+import { checkedAddress } from './endpoint-guard.ts';
 
-/** The SHA-256 fingerprint of the certificate served at host:port, or null if nothing answered. */
-export function servedFingerprint(host: string, port: number, servername?: string): Promise<string | null> {
+/**
+ * The SHA-256 fingerprint of the certificate served at host:port, or null if nothing answered.
+ * It connects to the address `host` resolves to once and is checked against (never a
+ * link-local or metadata address); SNI still names the host.
+ */
+export async function servedFingerprint(host: string, port: number, servername?: string): Promise<string | null> {
+  const checked = await checkedAddress(host);
+  if (!checked) return null;
   return new Promise((resolve) => {
     const socket = tls.connect(
       {
-        host,
+        host: checked.address,
         port,
         servername: servername ?? (/^[\d.]+$/.test(host) ? undefined : host),
         rejectUnauthorized: false,

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client.ts';
 import { targets } from '../../db/schema.ts';
+import { forbiddenHost, hostOf } from './endpoints.ts';
 import { JobValidationError } from './errors.ts';
 
 /** What a target is and how Deckhand manages it (DESIGN §1). */
@@ -183,14 +184,52 @@ export function assertDeployConsistent(spec: TargetSpec): void {
   }
 }
 
+/**
+ * Health URLs and the TLS probe may not point at link-local or cloud metadata addresses
+ * (an admin could otherwise read the host's cloud credentials through a job's output).
+ * The worker checks the resolved address again when it connects (worker/endpoint-guard.ts).
+ */
+export function assertSafeEndpoints(spec: TargetSpec): void {
+  const endpoints: [string, string][] = [];
+  if (spec.healthUrl) endpoints.push(['healthUrl', spec.healthUrl]);
+  if (spec.deploy?.healthUrl) endpoints.push(['deploy.healthUrl', spec.deploy.healthUrl]);
+  if (spec.tls) endpoints.push(['tls.probe', spec.tls.probe]);
+  const bad = endpoints.flatMap(([field, e]) => {
+    const why = forbiddenHost(hostOf(e));
+    return why ? [[field, [why]] as const] : [];
+  });
+  if (bad.length > 0) {
+    throw new JobValidationError('health and probe endpoints may not be link-local or metadata addresses', {
+      fieldErrors: Object.fromEntries(bad),
+    });
+  }
+}
+
 export interface Target {
   name: string;
   spec: TargetSpec;
   secretEnv: Uint8Array | null;
 }
 
-export async function loadTarget(db: Db, name: string): Promise<Target> {
-  const [row] = await db.select().from(targets).where(eq(targets.name, name));
+/**
+ * A stored target, checked again as at save time: it may have been saved under a wider
+ * DECKHAND_MANAGED_PATHS or by an older version, and is refused rather than acted on.
+ */
+export async function loadTarget(env: { db: Db; managedPaths: readonly string[] }, name: string): Promise<Target> {
+  const [row] = await env.db.select().from(targets).where(eq(targets.name, name));
   if (!row) throw new JobValidationError(`unknown target: ${name}`, { target: ['no such target'] });
-  return { name: row.name, spec: targetSpec.parse(row.spec), secretEnv: row.secretEnv };
+  const spec = targetSpec.safeParse(row.spec);
+  if (!spec.success) {
+    const { fieldErrors } = z.flattenError(spec.error);
+    const fields = Object.keys(fieldErrors).join(', ');
+    throw new JobValidationError(
+      `the stored settings of target ${name} are no longer valid (${fields}); save it again`,
+      {
+        fieldErrors,
+      },
+    );
+  }
+  assertManagedPaths(spec.data, env.managedPaths);
+  assertSafeEndpoints(spec.data);
+  return { name: row.name, spec: spec.data, secretEnv: row.secretEnv };
 }
