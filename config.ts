@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -7,7 +8,10 @@ import { z } from 'zod';
 const envSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Default ./var, except as root when the postgres user cannot reach it (see chooseDataDir). */
   DECKHAND_DATA_DIR: z.string().min(1).default('./var'),
+  /** The embedded PostgreSQL's port on 127.0.0.1; unset: a free port at each start. */
+  DECKHAND_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   DECKHAND_HOST: z.string().min(1).default('127.0.0.1'),
   DECKHAND_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Web processes behind one listening socket; a restart replaces them one by one. */
@@ -54,14 +58,50 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = z.infer<typeof envSchema> & { hostname: string };
+export type Config = z.infer<typeof envSchema> & {
+  hostname: string;
+  /** Why DECKHAND_DATA_DIR is not ./var although nobody set it; `npm start` says so in its first log line. */
+  dataDirNote: string | null;
+};
+
+/** Where Deckhand keeps its data as root when ./var is out of the postgres user's reach. */
+export const ROOT_DATA_DIR = '/var/lib/deckhand';
+
+/**
+ * The first directory on the way to `dir` that the postgres user may not enter (no execute bit for
+ * others), or null. As root, embedded PostgreSQL runs as that user, so it must reach its data
+ * directory and its binaries.
+ */
+export function unreachableByPostgres(dir: string): string | null {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) return d;
+    if (d === path.dirname(d)) return null;
+  }
+}
+
+/**
+ * ./var by default; but as root with neither DECKHAND_DATA_DIR nor DATABASE_URL, a checkout in a 0700
+ * directory (/root/deckhand, mktemp -d) is out of the postgres user's reach: then $STATE_DIRECTORY
+ * (systemd's StateDirectory=) or /var/lib/deckhand.
+ */
+function chooseDataDir(env: NodeJS.ProcessEnv, uid: number | undefined): { dir: string; note: string | null } {
+  const defaulted = uid === 0 && env.DECKHAND_DATA_DIR === undefined && !env.DATABASE_URL;
+  const blocked = defaulted ? unreachableByPostgres('./var') : null;
+  if (!blocked) return { dir: env.DECKHAND_DATA_DIR ?? './var', note: null };
+  const dir = env.STATE_DIRECTORY?.split(':')[0] || ROOT_DATA_DIR;
+  return {
+    dir,
+    note: `data directory ${dir}, not ./var: running as root, and the postgres user cannot enter ${blocked} (set DECKHAND_DATA_DIR to choose another)`,
+  };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.()): Config {
+  const dataDir = chooseDataDir(env, uid);
+  const parsed = envSchema.safeParse({ ...env, DECKHAND_DATA_DIR: dataDir.dir });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
@@ -69,7 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(parsed.data.DECKHAND_TLS_CERT) !== Boolean(parsed.data.DECKHAND_TLS_KEY)) {
     throw new ConfigError('invalid environment:\n  DECKHAND_TLS_CERT, DECKHAND_TLS_KEY: set both or neither');
   }
-  return { ...parsed.data, hostname: os.hostname() };
+  return { ...parsed.data, hostname: os.hostname(), dataDirNote: dataDir.note };
 }
 
 /** Paths that may carry secrets; pino replaces them before anything is written. */

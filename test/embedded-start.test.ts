@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertReachableByPostgresUser, DataDirError } from '../db/embedded.ts';
+import { unreachableByPostgres } from '../config.ts';
+import { assertReachableByPostgresUser, connectionFile, DataDirError } from '../db/embedded.ts';
 import { eventually, processAlive } from './support/app.ts';
+import { stopChild } from './support/process.ts';
 import { freePort } from './support/redis.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -38,6 +40,7 @@ const cmdline = (pid: number) => {
 describe('npm start with the embedded default (real embedded PostgreSQL, BullMQ on it)', () => {
   let dataDir: string;
   let port: number;
+  let pgPort: number;
   let proc: ChildProcess;
   let stdout = '';
   const env = () => ({
@@ -45,6 +48,7 @@ describe('npm start with the embedded default (real embedded PostgreSQL, BullMQ 
     HOME: process.env.HOME,
     DECKHAND_DATA_DIR: dataDir,
     DECKHAND_PORT: String(port),
+    DECKHAND_EMBEDDED_PG_PORT: String(pgPort),
     LOG_LEVEL: 'info',
   });
   const url = (p: string) => `http://127.0.0.1:${port}${p}`;
@@ -53,6 +57,7 @@ describe('npm start with the embedded default (real embedded PostgreSQL, BullMQ 
     dataDir = fs.mkdtempSync('/tmp/deckhand-e2e-');
     fs.chmodSync(dataDir, 0o755); // the postgres user must reach it when we run as root
     port = await freePort();
+    pgPort = await freePort();
     proc = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
       cwd: root,
       env: env(),
@@ -76,6 +81,12 @@ describe('npm start with the embedded default (real embedded PostgreSQL, BullMQ 
     expect(stdout).toContain(`one-time password ${password}`);
     const ready = await (await fetch(url('/readyz'))).json();
     expect(ready).toMatchObject({ ok: true, backend: 'postgres' });
+  });
+
+  it('runs the embedded PostgreSQL on DECKHAND_EMBEDDED_PG_PORT', () => {
+    expect(JSON.parse(fs.readFileSync(connectionFile(dataDir), 'utf8')).port).toBe(pgPort);
+    const postmaster = fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n');
+    expect(Number(postmaster[3])).toBe(pgPort);
   });
 
   it('lets the CLI create a token against the running embedded database, and runs a job with it', async () => {
@@ -142,4 +153,90 @@ describe('embedded PostgreSQL data directory checks', () => {
       fs.rmSync(privateDir, { recursive: true });
     }
   });
+});
+
+/** This checkout's tracked and new files (node_modules linked), as a clone would lay them out, in `dest`. */
+async function copyOfCheckout(dest: string) {
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root });
+  for (const f of stdout.split('\0').filter((f) => f && fs.existsSync(path.join(root, f)))) {
+    fs.mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(dest, f));
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'));
+}
+
+describe('npm start as root from a checkout in a 0700 directory (/root/deckhand, mktemp -d)', () => {
+  let privateDir: string;
+  let checkout: string;
+  let stateDir: string;
+  let proc: ChildProcess | undefined;
+  let stdout = '';
+  let port: number;
+
+  beforeAll(async () => {
+    privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'deckhand-root-')); // mode 0700, like /root
+    checkout = path.join(privateDir, 'deckhand');
+    await copyOfCheckout(checkout);
+    // Stands in for /var/lib/deckhand, which a test must not take over: systemd's $STATE_DIRECTORY comes first.
+    stateDir = fs.mkdtempSync('/tmp/deckhand-state-');
+    fs.chmodSync(stateDir, 0o755);
+  }, 60_000);
+  afterAll(async () => {
+    if (proc) await stopChild(proc, 'SIGKILL');
+    fs.rmSync(privateDir, { recursive: true, force: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('without DECKHAND_DATA_DIR, keeps its data where the postgres user can reach it, and says so first', async () => {
+    expect(process.getuid?.()).toBe(0); // the case at hand: as root, PostgreSQL runs as "postgres"
+    expect(unreachableByPostgres(path.join(checkout, 'var'))).toBe(privateDir);
+    port = await freePort();
+    proc = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+      cwd: checkout,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        STATE_DIRECTORY: stateDir,
+        DECKHAND_PORT: String(port),
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    let stderr = '';
+    proc.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    await eventually(
+      async () => {
+        if (proc!.exitCode !== null) throw new Error(`npm start exited ${proc!.exitCode}: ${stderr}${stdout}`);
+        return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok;
+      },
+      90_000,
+      'Deckhand to be ready',
+    );
+    const first = JSON.parse(stdout.split('\n')[0]!);
+    expect(first.msg).toContain(`data directory ${stateDir}, not ./var`);
+    expect(first.msg).toContain(`cannot enter ${privateDir}`);
+    expect(fs.existsSync(path.join(stateDir, 'pg', 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(path.join(stateDir, 'initial-admin-password'))).toBe(true);
+    expect(fs.existsSync(path.join(checkout, 'var'))).toBe(false);
+    const exited = new Promise((r) => proc!.once('exit', r));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 120_000);
+
+  it('an explicit DECKHAND_DATA_DIR out of reach still stops with the message that says what to do', async () => {
+    const failure = await run(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+      cwd: checkout,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DECKHAND_DATA_DIR: path.join(checkout, 'var') },
+    }).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toMatch(/cannot enter .*deckhand-root-.*DECKHAND_DATA_DIR.*DATABASE_URL/);
+  }, 60_000);
 });
