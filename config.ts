@@ -1,8 +1,16 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
+
+function isIpOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (!family || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 /** Every setting Deckhand reads from its environment, parsed once and failing fast. */
 const envSchema = z.object({
@@ -35,6 +43,17 @@ const envSchema = z.object({
   DECKHAND_SESSION_IDLE_HOURS: z.coerce.number().positive().default(12),
   DECKHAND_SESSION_MAX_DAYS: z.coerce.number().positive().default(7),
   DECKHAND_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For and -Proto are believed; none by default. */
+  DECKHAND_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().refine(isIpOrCidr, 'each entry must be an IP address or a CIDR such as 10.0.0.0/8'))),
   /** Where target files (certificates, pidfiles, configs) may live: absolute prefixes separated by ':'. */
   DECKHAND_MANAGED_PATHS: z
     .string()

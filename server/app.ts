@@ -5,9 +5,11 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
+import { requirePasswordChanged } from './auth/password-gate.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { errorHandler, HttpError } from './errors.ts';
 import { authenticate, requireCsrfToken, requireRole } from './middleware.ts';
+import { accountRoutes } from './routes/account.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { certificatesApi } from './routes/certificates.ts';
 import { deploymentsApi } from './routes/deployments.ts';
@@ -18,8 +20,11 @@ import { scriptsApi } from './routes/scripts.ts';
 import { settingsRoutes } from './routes/settings.tsx';
 import { systemRoutes } from './routes/system.ts';
 import { targetsApi } from './routes/targets.ts';
+import { tokensApi } from './routes/tokens.ts';
+import { accountPages } from './routes/ui-accounts.tsx';
 import { deploymentPages } from './routes/ui-deployments.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
+import { usersApi } from './routes/users.ts';
 
 const htmxFile = path.join(
   path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')),
@@ -61,7 +66,12 @@ export function createApp(deps: AppDeps) {
   const originCheck = csrf();
   app.use('*', async (c, next) => (c.var.via === 'token' ? next() : originCheck(c, next)));
   app.use('*', async (c, next) => (c.req.path === '/login' ? next() : requireCsrfToken(c, next)));
+  app.use('*', requirePasswordChanged);
   app.route('/', authRoutes);
+  app.route('/', accountRoutes);
+  app.route('/api/users', usersApi);
+  app.route('/api/tokens', tokensApi);
+  app.route('/', accountPages);
   app.route('/api/jobs', jobsApi);
   app.route('/api/scripts', scriptsApi);
   app.route('/api/targets', targetsApi);

@@ -2,8 +2,8 @@ import { createLogger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { type EmbeddedCluster, startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { ensureInitialAdmin } from '../db/users.ts';
 import { migrateQueueBackend } from '../jobs/lib/queue.ts';
+import { ensureInitialAdmin } from './auth/accounts.ts';
 import { keepRunning } from './supervisor.ts';
 
 /**

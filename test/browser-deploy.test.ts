@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../db/users.ts';
+import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
 import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 import { type AppRepo, appTargetSpec, getText, makeAppRepo, startIncludingSupervisord } from './support/deploy-app.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../db/users.ts';
+import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness } from './support/app.ts';
 import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 import { type Gunicorn, makeCert, scratchDir, startGunicorn } from './support/services.ts';

@@ -122,6 +122,75 @@ describe('the deckhand CLI (real processes, real database)', () => {
     expect((await cli(['target', 'show', 'edge'], env)).stderr).toMatch(/404/);
   });
 
+  it('changes passwords and roles, disables and enables users, ending their sessions', async () => {
+    const u = await h.user('operator', 'cliuser');
+    const get = (cookie: string) => h.app.request('/api/jobs', { headers: { Cookie: cookie } });
+    const passwd = await cli(['user', 'passwd', 'cliuser', '--password-stdin'], {}, 'another long password\n');
+    expect(passwd).toMatchObject({ code: 0, stdout: 'cliuser: operator, enabled; 1 session(s) ended\n' });
+    expect((await get(u.cookie)).status).toBe(401);
+    const login = (password: string) =>
+      h.app.request('http://localhost/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://localhost' },
+        body: new URLSearchParams({ username: 'cliuser', password }).toString(),
+      });
+    expect((await login('another long password')).status).toBe(303);
+    expect((await cli(['user', 'passwd', 'cliuser', '--password-stdin'], {}, 'short')).stderr).toMatch(/12 characters/);
+
+    const role = await cli(['user', 'role', 'cliuser', 'viewer']);
+    expect(role.stdout).toMatch(/^cliuser: viewer, enabled; 1 session\(s\) ended/);
+    expect((await cli(['user', 'role', 'cliuser', 'root'])).stderr).toMatch(/--role must be one of/);
+    expect((await cli(['user', 'role', 'nobody', 'viewer'])).stderr).toBe('deckhand: no user named nobody\n');
+
+    const env = { DECKHAND_TOKEN: u.token };
+    expect((await cli(['user', 'disable', 'cliuser'])).code).toBe(0);
+    expect((await cli(['jobs'], env)).stderr).toMatch(/401/);
+    expect((await login('another long password')).status).toBe(403);
+    expect((await cli(['user', 'enable', 'cliuser'])).code).toBe(0);
+    expect((await cli(['jobs'], env)).code).toBe(0);
+    const audit = await h.database.db.execute(
+      sql`SELECT details FROM audit_log WHERE subject = 'cliuser' AND action = 'user.update' ORDER BY id`,
+    );
+    expect(audit.rows.map((r) => r.details)).toEqual([
+      { password: 'changed', sessionsEnded: 1 },
+      { role: 'viewer', previousRole: 'operator', sessionsEnded: 1 },
+      { disabled: true, sessionsEnded: 0 },
+      { disabled: false, sessionsEnded: 0 },
+    ]);
+  });
+
+  it('lists and revokes tokens; a new token expires in 90 days unless told otherwise', async () => {
+    await h.user('viewer', 'tokenuser');
+    const token = (await cli(['token', 'create', '--user', 'tokenuser'])).stdout.trim();
+    const id = token.slice(3).split('.')[0]!;
+    const expires = await h.database.db.execute(
+      sql`SELECT round(extract(epoch FROM expires_at - now()) / 86400) AS days FROM api_tokens WHERE id = ${id}`,
+    );
+    expect(Number(expires.rows[0]!.days)).toBe(90);
+    const env = { DECKHAND_TOKEN: token };
+    expect((await cli(['jobs'], env)).code).toBe(0);
+
+    const list = await cli(['token', 'list', '--user', 'tokenuser']);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+USER\s+CREATED\s+EXPIRES\s+LAST USED\s+STATE$/);
+    expect(lines.slice(1).filter((l) => l.startsWith(id))).toHaveLength(1);
+    const row = lines.find((l) => l.startsWith(id))!;
+    expect(row).toMatch(/tokenuser .* active$/);
+    expect(row).not.toMatch(/never\s+active$/); // it was used just now
+    expect(list.stdout).not.toContain(token.split('.')[1]);
+    expect((await cli(['token', 'list'])).stdout).toContain('olga');
+
+    expect((await cli(['token', 'revoke', id])).stdout).toBe(`revoked token ${id} of tokenuser\n`);
+    expect((await cli(['jobs'], env)).stderr).toMatch(/401/);
+    expect((await cli(['token', 'list', '--user', 'tokenuser'])).stdout).toMatch(new RegExp(`${id}.*revoked`));
+    expect((await cli(['token', 'revoke', 'nosuchtoken'])).stderr).toMatch(/no token/);
+    const audit = await h.database.db.execute(
+      sql`SELECT action, details::text AS d FROM audit_log WHERE subject = 'tokenuser' ORDER BY id`,
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual(['token.create', 'token.revoke']);
+    expect(audit.rows.map((r) => r.d).join()).not.toContain(token.split('.')[1]);
+  });
+
   it('says what to do when no token is set', async () => {
     const r = await cli(['jobs']);
     expect(r.code).toBe(1);

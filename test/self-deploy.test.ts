@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser } from '../db/users.ts';
+import { createUser } from '../server/auth/accounts.ts';
 import { api, eventually, type Harness, harness, spawnWebTier, type TestUser, waitForStatus } from './support/app.ts';
 import { artifacts, launchChromium, PASSWORD, signIn } from './support/browser.ts';
 import { freePort, stopChild } from './support/process.ts';

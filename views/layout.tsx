@@ -14,6 +14,8 @@ const nav = [
   ['/deployments', 'Deployments', 'viewer'],
   ['/scripts', 'Scripts', 'viewer'],
   ['/certificates', 'Certificates', 'viewer'],
+  ['/tokens', 'Tokens', 'viewer'],
+  ['/users', 'Users', 'admin'],
   ['/audit', 'Audit log', 'admin'],
   ['/admin/queues', 'Queue', 'admin'],
   ['/settings', 'Settings', 'admin'],
@@ -43,9 +45,9 @@ export function Layout({ title, user, csrfToken, children }: PageProps) {
                 .map(([href, label]) => (
                   <a href={href}>{label}</a>
                 ))}
-              <span class="who">
+              <a class="who" href="/account/password" title="Change your password">
                 {user.username} ({user.role})
-              </span>
+              </a>
               <button type="button" class="link" hx-post="/logout" hx-swap="none">
                 Sign out
               </button>

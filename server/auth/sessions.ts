@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { prepared } from '../../db/prepared.ts';
 import { sessions } from '../../db/schema.ts';
@@ -14,6 +14,8 @@ export interface SessionUser {
   id: string;
   username: string;
   role: 'viewer' | 'operator' | 'admin';
+  /** Signed in with a one-time password: until it is changed, the session may only change it. */
+  mustChangePassword?: boolean;
 }
 
 export interface ValidSession {
@@ -30,6 +32,7 @@ interface SessionRow {
   id: string;
   username: string;
   role: SessionUser['role'];
+  must_change_password: boolean;
 }
 
 /** Touching the row on every request would write on every poll; once a minute is enough. */
@@ -50,8 +53,9 @@ export async function validateSession(db: Db, token: string, policy: SessionPoli
   const [row] = await prepared<SessionRow>(
     db,
     'deckhand_validate_session',
-    `SELECT s.secret_hash, s.csrf_token, s.created_at, s.last_active_at, u.id, u.username, u.role
-     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+    `SELECT s.secret_hash, s.csrf_token, s.created_at, s.last_active_at, u.id, u.username, u.role,
+            u.must_change_password
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND NOT u.disabled`,
     [parts.id],
   );
   if (!row || !secretMatches(parts.secret, row.secret_hash)) return null;
@@ -68,15 +72,17 @@ export async function validateSession(db: Db, token: string, policy: SessionPoli
       .set({ lastActiveAt: new Date(now) })
       .where(eq(sessions.id, parts.id));
   }
-  return { id: parts.id, csrfToken: row.csrf_token, user: { id: row.id, username: row.username, role: row.role } };
+  const user = { id: row.id, username: row.username, role: row.role, mustChangePassword: row.must_change_password };
+  return { id: parts.id, csrfToken: row.csrf_token, user };
 }
 
 export async function invalidateSession(db: Db, id: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.id, id));
 }
 
-/** Ends every session of a user, e.g. when their role changes. */
-export async function invalidateUserSessions(db: Db, userId: string): Promise<number> {
-  const gone = await db.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+/** Ends every session of a user but `keep` (the caller's own), e.g. when their role or password changes. */
+export async function invalidateUserSessions(db: Db, userId: string, keep: string | null = null): Promise<number> {
+  const which = keep ? and(eq(sessions.userId, userId), ne(sessions.id, keep)) : eq(sessions.userId, userId);
+  const gone = await db.delete(sessions).where(which).returning({ id: sessions.id });
   return gone.length;
 }

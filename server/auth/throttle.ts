@@ -1,41 +1,79 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 
-/** Failed logins allowed per window, per account and per client address. */
-export const LIMITS = { account: 5, ip: 20, windowMs: 15 * 60_000 };
+/**
+ * Login throttling, shared by every web process through PostgreSQL. Each attempt is claimed (counted)
+ * in the same statement that checks the limit, before its password is checked, so a burst of
+ * concurrent guesses can never get more checks than the limit allows.
+ *
+ * - Per account: the first `account` attempts go through at once; after that each attempt waits an
+ *   exponentially growing delay (OWASP "login throttling"), never a lock-out: a correct password from
+ *   a known client (devices.ts) skips it. A day without attempts forgets the count.
+ * - Per client address: `ip` attempts per window, successes given back.
+ */
+export const LIMITS = {
+  account: 5,
+  firstDelaySecs: 30,
+  maxDelaySecs: 15 * 60,
+  accountMemorySecs: 86_400,
+  ip: 20,
+  windowMs: 15 * 60_000,
+};
 
-const keys = (username: string, ip: string) => [`user:${username.toLowerCase()}`, `ip:${ip}`];
+export type Claim = { ok: true } | { ok: false; retryAfter: number };
 
-/** Seconds until the caller may try again, or 0 when a login attempt is allowed. */
-export async function loginRetryAfter(db: Db, username: string, ip: string): Promise<number> {
-  const [userKey, ipKey] = keys(username, ip);
+const accountKey = (username: string) => `user:${username.toLowerCase()}`;
+const ipKey = (ip: string) => `ip:${ip}`;
+
+async function retryAfter(db: Db, key: string, until: SQL): Promise<number> {
   const r = await db.execute(
-    sql`SELECT key, failures, extract(epoch FROM window_start) * 1000 AS start FROM login_throttle
-        WHERE key IN (${userKey}, ${ipKey})`,
+    sql`SELECT ceil(extract(epoch FROM ${until} - now()))::int AS secs FROM login_throttle WHERE key = ${key}`,
   );
-  let wait = 0;
-  for (const row of r.rows as { key: string; failures: number; start: number }[]) {
-    const limit = row.key === userKey ? LIMITS.account : LIMITS.ip;
-    const remaining = Number(row.start) + LIMITS.windowMs - Date.now();
-    if (row.failures >= limit && remaining > 0) wait = Math.max(wait, Math.ceil(remaining / 1000));
-  }
-  return wait;
+  return Math.max(1, Number((r.rows[0] as { secs?: number } | undefined)?.secs ?? 1));
 }
 
-export async function recordLoginFailure(db: Db, username: string, ip: string): Promise<void> {
-  const windowSecs = LIMITS.windowMs / 1000;
-  for (const key of keys(username, ip)) {
-    await db.execute(
-      sql`INSERT INTO login_throttle (key, failures, window_start) VALUES (${key}, 1, now())
-          ON CONFLICT (key) DO UPDATE SET
-            failures = CASE WHEN login_throttle.window_start < now() - make_interval(secs => ${windowSecs})
-                            THEN 1 ELSE login_throttle.failures + 1 END,
-            window_start = CASE WHEN login_throttle.window_start < now() - make_interval(secs => ${windowSecs})
-                                THEN now() ELSE login_throttle.window_start END`,
-    );
-  }
+/** Counts one password check against the account, or says how long an unknown client must wait. */
+export async function claimAccountAttempt(db: Db, username: string): Promise<Claim> {
+  const key = accountKey(username);
+  const n = sql`(CASE WHEN t.window_start < now() - make_interval(secs => ${LIMITS.accountMemorySecs})
+                 THEN 1 ELSE t.failures + 1 END)`;
+  const delay = (count: SQL) =>
+    sql`make_interval(secs => CASE WHEN ${count} < ${LIMITS.account} THEN 0
+          ELSE least(${LIMITS.firstDelaySecs} * power(2, ${count} - ${LIMITS.account}), ${LIMITS.maxDelaySecs}) END)`;
+  const claimed = await db.execute(
+    sql`INSERT INTO login_throttle AS t (key, failures, window_start, next_attempt_at)
+        VALUES (${key}, 1, now(), now() + ${delay(sql`1`)})
+        ON CONFLICT (key) DO UPDATE SET failures = ${n}, window_start = now(), next_attempt_at = now() + ${delay(n)}
+        WHERE t.next_attempt_at IS NULL OR t.next_attempt_at <= now()
+        RETURNING failures`,
+  );
+  if (claimed.rows.length > 0) return { ok: true };
+  return { ok: false, retryAfter: await retryAfter(db, key, sql`next_attempt_at`) };
 }
 
-export async function clearLoginFailures(db: Db, username: string): Promise<void> {
-  await db.execute(sql`DELETE FROM login_throttle WHERE key = ${keys(username, '')[0]}`);
+/** Counts one attempt against the client address, or says how long it must wait. */
+export async function claimIpAttempt(db: Db, ip: string): Promise<Claim> {
+  const key = ipKey(ip);
+  const expired = sql`t.window_start < now() - make_interval(secs => ${LIMITS.windowMs / 1000})`;
+  const claimed = await db.execute(
+    sql`INSERT INTO login_throttle AS t (key, failures, window_start) VALUES (${key}, 1, now())
+        ON CONFLICT (key) DO UPDATE SET
+          failures = CASE WHEN ${expired} THEN 1 ELSE t.failures + 1 END,
+          window_start = CASE WHEN ${expired} THEN now() ELSE t.window_start END
+        WHERE ${expired} OR t.failures < ${LIMITS.ip}
+        RETURNING failures`,
+  );
+  if (claimed.rows.length > 0) return { ok: true };
+  const until = sql`window_start + make_interval(secs => ${LIMITS.windowMs / 1000})`;
+  return { ok: false, retryAfter: await retryAfter(db, key, until) };
+}
+
+/** Gives back an address's claim: a success, or an attempt the account's delay refused unchecked. */
+export async function releaseIpAttempt(db: Db, ip: string): Promise<void> {
+  await db.execute(sql`UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = ${ipKey(ip)}`);
+}
+
+/** A correct password from an unknown client ends the account's delays. */
+export async function clearAccountAttempts(db: Db, username: string): Promise<void> {
+  await db.execute(sql`DELETE FROM login_throttle WHERE key = ${accountKey(username)}`);
 }

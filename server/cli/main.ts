@@ -1,16 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config.ts';
+import type { Role } from '../../db/users.ts';
+import { tokenCreate, tokenList, tokenRevoke, userAdd, userChange } from './accounts.ts';
 import { apiClient, formatJobs, formatTargets, runRequest, watchJob } from './client.ts';
 import { deployCommand, deployUsage } from './deploy.ts';
 import { CliError } from './errors.ts';
-import { migrate, readStdin, tokenCreate, userAdd } from './host.ts';
+import { migrate, readStdin } from './host.ts';
 
 const usage = `usage: deckhand <command>
 
 Host-side (straight against the database):
   user add NAME --role viewer|operator|admin --password-stdin
-  token create --user NAME [--expires 30d]
+  user passwd NAME --password-stdin
+  user role NAME viewer|operator|admin
+  user disable|enable NAME
+  token create --user NAME [--expires 30d]   (default 90d)
+  token list [--user NAME]
+  token revoke ID
   migrate
 
 Over the API (set DECKHAND_URL and DECKHAND_TOKEN):
@@ -58,8 +65,26 @@ async function main(argv: string[]): Promise<number> {
       console.log(await userAdd(config, need(rest[1], 'NAME'), need(o.role, '--role'), await readStdin()));
       return 0;
     }
+    case 'user passwd': {
+      if (!o['password-stdin']) fail('pass the password on standard input with --password-stdin');
+      console.log(await userChange(config, need(rest[1], 'NAME'), { password: await readStdin() }));
+      return 0;
+    }
+    case 'user role':
+      console.log(await userChange(config, need(rest[1], 'NAME'), { role: need(rest[2], 'ROLE') as Role }));
+      return 0;
+    case 'user disable':
+    case 'user enable':
+      console.log(await userChange(config, need(rest[1], 'NAME'), { disabled: rest[0] === 'disable' }));
+      return 0;
     case 'token create':
       console.log(await tokenCreate(config, need(o.user, '--user'), o.expires));
+      return 0;
+    case 'token list':
+      console.log(await tokenList(config, o.user));
+      return 0;
+    case 'token revoke':
+      console.log(await tokenRevoke(config, need(rest[1], 'ID')));
       return 0;
     case 'migrate':
       console.log(await migrate(config));

@@ -1,14 +1,13 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { audit } from '../../db/audit.ts';
-import { findUser } from '../../db/users.ts';
 import { LoginPage } from '../../views/login.tsx';
-import { burnPasswordCheck, verifyPassword } from '../auth/passwords.ts';
-import { createSession, invalidateSession } from '../auth/sessions.ts';
-import { clearLoginFailures, loginRetryAfter, recordLoginFailure } from '../auth/throttle.ts';
+import { clientAddress } from '../auth/client-address.ts';
+import { beginSession, deviceCookie, setDeviceCookie } from '../auth/cookies.ts';
+import { attemptLogin } from '../auth/login.ts';
+import { CHANGE_PASSWORD_PAGE } from '../auth/password-gate.ts';
+import { invalidateSession } from '../auth/sessions.ts';
 import type { AppEnv } from '../context.ts';
 import { SESSION_COOKIE } from '../middleware.ts';
 
@@ -17,57 +16,32 @@ const loginForm = z.object({
   password: z.string().min(1).max(1000),
 });
 
-function clientIp(c: Context<AppEnv>): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown'; // app.request() in tests has no socket
-  }
-}
-
-function secureCookies(c: Context<AppEnv>): boolean {
-  const mode = c.var.deps.config.DECKHAND_SECURE_COOKIES;
-  if (mode !== 'auto') return mode === 'always';
-  return new URL(c.req.url).protocol === 'https:' || c.req.header('X-Forwarded-Proto') === 'https';
-}
+const waitText = (secs: number) => (secs < 90 ? `${secs} s` : `${Math.ceil(secs / 60)} min`);
 
 export const authRoutes = new Hono<AppEnv>()
   .get('/login', (c) => (c.var.user ? c.redirect('/') : c.html(<LoginPage />)))
   .post('/login', async (c) => {
-    const { db, config } = c.var.deps;
+    const { db } = c.var.deps;
     const parsed = loginForm.safeParse(await c.req.parseBody());
     if (!parsed.success) return c.html(<LoginPage error="Enter a username and a password." />, 400);
     const { username, password } = parsed.data;
-    const ip = clientIp(c);
-    const wait = await loginRetryAfter(db, username, ip);
-    if (wait > 0) {
-      c.header('Retry-After', String(wait));
-      const minutes = Math.ceil(wait / 60);
-      return c.html(
-        <LoginPage username={username} error={`Too many failed sign-ins. Try again in ${minutes} min.`} />,
-        429,
-      );
+    const ip = clientAddress(c);
+    const outcome = await attemptLogin(db, { username, password, ip, device: deviceCookie(c) });
+    if (outcome.kind === 'delayed') {
+      c.header('Retry-After', String(outcome.retryAfter));
+      const error = `Too many failed sign-ins. Try again in ${waitText(outcome.retryAfter)}, or from a browser you signed in with before.`;
+      return c.html(<LoginPage username={username} error={error} />, 429);
     }
-    const user = await findUser(db, username);
-    if (!user) await burnPasswordCheck(password);
-    if (!user || !(await verifyPassword(user.passwordHash, password))) {
-      await recordLoginFailure(db, username, ip);
-      await audit(db, { id: null, name: username }, 'auth.login_failed', username, { ip });
-      return c.html(<LoginPage username={username} error="Wrong username or password." />, 401);
+    if (outcome.kind !== 'signed_in') {
+      await audit(db, { id: null, name: username }, 'auth.login_failed', username, { ip, reason: outcome.kind });
+      const error = outcome.kind === 'disabled' ? 'This account is disabled.' : 'Wrong username or password.';
+      return c.html(<LoginPage username={username} error={error} />, outcome.kind === 'disabled' ? 403 : 401);
     }
-    // A fresh session id on every login: a planted cookie never becomes authenticated.
-    if (c.var.sessionId) await invalidateSession(db, c.var.sessionId);
-    const session = await createSession(db, user.id);
-    await clearLoginFailures(db, username);
+    const { user } = outcome;
+    await beginSession(c, user.id);
+    if (outcome.newDevice) setDeviceCookie(c, outcome.newDevice);
     await audit(db, { id: user.id, name: user.username }, 'auth.login', user.username, { ip });
-    setCookie(c, SESSION_COOKIE, session.token, {
-      httpOnly: true,
-      sameSite: 'Lax',
-      secure: secureCookies(c),
-      path: '/',
-      maxAge: Math.floor(config.DECKHAND_SESSION_MAX_DAYS * 86_400),
-    });
-    return c.redirect('/', 303);
+    return c.redirect(user.mustChangePassword ? CHANGE_PASSWORD_PAGE : '/', 303);
   })
   .post('/logout', async (c) => {
     const { db } = c.var.deps;

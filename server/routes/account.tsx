@@ -1,0 +1,52 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { ChangePasswordPage } from '../../views/account.tsx';
+import { changeOwnPassword, newPassword, WrongPasswordError } from '../auth/accounts.ts';
+import { beginSession } from '../auth/cookies.ts';
+import { CHANGE_PASSWORD_PAGE } from '../auth/password-gate.ts';
+import type { AppEnv } from '../context.ts';
+import { badRequest, HttpError, jsonBody, parseOr400 } from '../errors.ts';
+import { requireRole } from '../middleware.ts';
+
+const passwordChange = z.strictObject({ currentPassword: z.string().min(1).max(1000), newPassword });
+
+/** Changes the caller's password; a session caller gets a fresh session id, their others end. */
+async function changeMine(c: Context<AppEnv>, body: z.infer<typeof passwordChange>) {
+  const user = c.var.user!;
+  try {
+    await changeOwnPassword(c.var.deps.db, user.username, body.currentPassword, body.newPassword, c.var.sessionId);
+  } catch (err) {
+    if (err instanceof WrongPasswordError)
+      throw badRequest(err.message, { fieldErrors: { currentPassword: [err.message] } });
+    throw err;
+  }
+  if (c.var.via === 'session') await beginSession(c, user.id);
+}
+
+export const accountRoutes = new Hono<AppEnv>()
+  .get(CHANGE_PASSWORD_PAGE, requireRole('viewer'), (c) =>
+    c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} />),
+  )
+  .post(CHANGE_PASSWORD_PAGE, requireRole('viewer'), async (c) => {
+    const form = await c.req.parseBody();
+    const page = (error: string) =>
+      c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} error={error} />, 400);
+    const parsed = passwordChange.safeParse({
+      currentPassword: form.currentPassword,
+      newPassword: form.newPassword,
+    });
+    if (!parsed.success) return page('Enter your current password and a new one of at least 12 characters.');
+    if (form.confirmPassword !== parsed.data.newPassword) return page('The two new passwords differ.');
+    try {
+      await changeMine(c, parsed.data);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 400) return page(err.message);
+      throw err;
+    }
+    return c.redirect('/', 303);
+  })
+  .post('/api/account/password', requireRole('viewer'), async (c) => {
+    await changeMine(c, parseOr400(passwordChange, await jsonBody(c.req.raw), 'password change'));
+    return c.json({ changed: true });
+  });

@@ -1,0 +1,85 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { audit } from '../../db/audit.ts';
+import { listUsers, roles, USERNAME, type UserSummary } from '../../db/users.ts';
+import {
+  type AccountChange,
+  changeAccount,
+  createUser,
+  LastAdminError,
+  NoSuchUserError,
+  newPassword,
+  UserExistsError,
+} from '../auth/accounts.ts';
+import { beginSession } from '../auth/cookies.ts';
+import type { AppEnv } from '../context.ts';
+import { conflict, jsonBody, notFound, parseOr400 } from '../errors.ts';
+import { requireRole } from '../middleware.ts';
+
+const role = z.enum(roles as [string, ...string[]]).transform((r) => r as (typeof roles)[number]);
+export const newUserBody = z.strictObject({
+  username: z.string().regex(USERNAME, 'a username is 1-64 letters, digits, ".", "_" or "-"'),
+  role,
+  password: newPassword,
+  mustChangePassword: z.boolean().optional(),
+});
+export const userChangeBody = z
+  .strictObject({ role: role.optional(), disabled: z.boolean().optional(), password: newPassword.optional() })
+  .refine((b) => Object.keys(b).length > 0, 'give role, disabled or password');
+
+export const toApiUser = (u: UserSummary) => ({
+  username: u.username,
+  role: u.role,
+  disabled: u.disabled,
+  mustChangePassword: u.mustChangePassword,
+  createdAt: u.createdAt.toISOString(),
+});
+
+/** The account errors as HTTP answers. */
+export function accountHttpError(err: unknown): unknown {
+  if (err instanceof NoSuchUserError) return notFound('user');
+  if (err instanceof UserExistsError || err instanceof LastAdminError) return conflict(err.message);
+  return err;
+}
+
+export async function addUser(c: Context<AppEnv>, body: z.infer<typeof newUserBody>) {
+  const { db } = c.var.deps;
+  const actor = { id: c.var.user!.id, name: c.var.user!.username };
+  const { username, role: r, password, mustChangePassword } = body;
+  const u = await createUser(db, username, r, password, { mustChangePassword: mustChangePassword ?? false }).catch(
+    (err) => {
+      throw accountHttpError(err);
+    },
+  );
+  await audit(db, actor, 'user.create', u.username, { role: u.role });
+  return u;
+}
+
+/** PATCH semantics for the API and the users page; the caller's own changed session gets a new id. */
+export async function patchUser(c: Context<AppEnv>, username: string, change: AccountChange) {
+  const me = c.var.user!;
+  const r = await changeAccount(
+    c.var.deps.db,
+    { id: me.id, name: me.username },
+    username,
+    change,
+    c.var.sessionId,
+  ).catch((err) => {
+    throw accountHttpError(err);
+  });
+  if (r.rotate && r.user.id === me.id && c.var.via === 'session') await beginSession(c, me.id);
+  return r;
+}
+
+export const usersApi = new Hono<AppEnv>()
+  .get('/', requireRole('admin'), async (c) => c.json({ items: (await listUsers(c.var.deps.db)).map(toApiUser) }))
+  .post('/', requireRole('admin'), async (c) => {
+    const u = await addUser(c, parseOr400(newUserBody, await jsonBody(c.req.raw), 'user'));
+    return c.json(toApiUser(u), 201);
+  })
+  .patch('/:name', requireRole('admin'), async (c) => {
+    const change = parseOr400(userChangeBody, await jsonBody(c.req.raw), 'user change');
+    const r = await patchUser(c, c.req.param('name'), change);
+    return c.json({ ...toApiUser(r.user), sessionsEnded: r.sessionsEnded });
+  });
