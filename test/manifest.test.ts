@@ -60,6 +60,14 @@ describe('script manifests (unit, no queue)', () => {
     ]);
   });
 
+  it('holds a string parameter to its minLength, and a manifest to minLength <= maxLength', async () => {
+    const grep = await loadScript(shipped, 'log-grep');
+    expect(() => validateParams(grep, { log: '/var/log/syslog', pattern: 'ab' })).toThrow(JobValidationError);
+    expect(validateParams(grep, { log: '/var/log/syslog', pattern: 'abc' })).toMatchObject({ pattern: 'abc' });
+    const p = { type: 'string', minLength: 5, maxLength: 4 };
+    expect(manifestSchema.safeParse({ description: 'x', params: { p } }).success).toBe(false);
+  });
+
   it('rejects malformed manifests with the reason', () => {
     expect(manifestSchema.safeParse({ description: 'x', params: { p: { type: 'float' } } }).success).toBe(false);
     expect(manifestSchema.safeParse({ description: 'x', timeoutSec: 0 }).success).toBe(false);

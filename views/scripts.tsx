@@ -21,7 +21,16 @@ function ParamInput({ name, spec }: { name: string; spec: ParamSpec }) {
         <input type="number" step="1" min={spec.min} max={spec.max} value={spec.default?.toString()} {...common} />
       );
     case 'string':
-      return <input type="text" maxlength={spec.maxLength} pattern={spec.pattern} value={spec.default} {...common} />;
+      return (
+        <input
+          type="text"
+          minlength={spec.minLength || undefined}
+          maxlength={spec.maxLength}
+          pattern={spec.pattern}
+          value={spec.default}
+          {...common}
+        />
+      );
     case 'bool':
       return <input type="checkbox" value="true" checked={spec.default === true} name={name} id={`p-${name}`} />;
   }

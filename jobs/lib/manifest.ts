@@ -23,13 +23,17 @@ const paramSpec = z.discriminatedUnion('type', [
     default: z.number().int().optional(),
     ...common,
   }),
-  z.object({
-    type: z.literal('string'),
-    pattern: z.string().optional(),
-    maxLength: z.number().int().min(1).max(4096).default(256),
-    default: z.string().optional(),
-    ...common,
-  }),
+  z
+    .object({
+      type: z.literal('string'),
+      pattern: z.string().optional(),
+      /** A search pattern of one letter matches every line: a script that reads logs asks for more. */
+      minLength: z.number().int().min(0).max(4096).default(0),
+      maxLength: z.number().int().min(1).max(4096).default(256),
+      default: z.string().optional(),
+      ...common,
+    })
+    .refine((p) => p.minLength <= p.maxLength, 'minLength must not exceed maxLength'),
   z.object({ type: z.literal('bool'), default: z.boolean().optional(), ...common }),
 ]);
 
@@ -63,6 +67,7 @@ function valueSchema(spec: ParamSpec): z.ZodType {
       // No control characters: values become argv entries and log lines.
       let s = z
         .string()
+        .min(spec.minLength, `must be at least ${spec.minLength} characters`)
         .max(spec.maxLength)
         .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
       if (spec.pattern) s = s.regex(new RegExp(`^(?:${spec.pattern})$`), `must match ${spec.pattern}`);
