@@ -223,6 +223,23 @@ describe('login throttling: atomic, delaying, never locking a user out', () => {
   });
 });
 
+describe('login throttle housekeeping', () => {
+  it('forgets day-old counters that hold nothing back, on a successful sign-in', async () => {
+    await h.database.db.execute(
+      sql`INSERT INTO login_throttle (key, failures, window_start, next_attempt_at) VALUES
+            ('user:stale-guess', 3, now() - interval '2 days', now() - interval '2 days'),
+            ('ip:192.0.2.250', 20, now() - interval '2 days', NULL),
+            ('user:still-delayed', 30, now() - interval '2 days', now() + interval '1 hour')`,
+    );
+    await createUser(h.database.db, 'lena', 'viewer', PASSWORD);
+    expect((await loginFrom('192.0.2.40', 'lena', PASSWORD)).status).toBe(303);
+    const left = await h.database.db.execute(
+      sql`SELECT key FROM login_throttle WHERE key IN ('user:stale-guess', 'ip:192.0.2.250', 'user:still-delayed')`,
+    );
+    expect(left.rows).toEqual([{ key: 'user:still-delayed' }]);
+  });
+});
+
 describe('DECKHAND_TRUSTED_PROXIES: forwarded headers count only from a trusted peer', () => {
   let proxied: Harness;
   const servers: ServerType[] = [];

@@ -2,7 +2,13 @@ import type { Db } from '../../db/client.ts';
 import { findUser, type UserRow } from '../../db/users.ts';
 import { claimDeviceAttempt, deviceSucceeded, rememberDevice } from './devices.ts';
 import { burnPasswordCheck, verifyPassword } from './passwords.ts';
-import { claimAccountAttempt, claimIpAttempt, clearAccountAttempts, releaseIpAttempt } from './throttle.ts';
+import {
+  claimAccountAttempt,
+  claimIpAttempt,
+  clearAccountAttempts,
+  pruneLoginThrottle,
+  releaseIpAttempt,
+} from './throttle.ts';
 
 export type LoginOutcome =
   | { kind: 'signed_in'; user: UserRow; newDevice: string | null }
@@ -41,6 +47,7 @@ export async function attemptLogin(
     await clearAccountAttempts(db, a.username);
     await releaseIpAttempt(db, a.ip);
   }
+  await pruneLoginThrottle(db); // on success only: a flood of failures never pays for it
   if (user.disabled) return { kind: 'disabled' };
   return { kind: 'signed_in', user, newDevice: device ? null : await rememberDevice(db, user.id) };
 }

@@ -73,6 +73,15 @@ export async function releaseIpAttempt(db: Db, ip: string): Promise<void> {
   await db.execute(sql`UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = ${ipKey(ip)}`);
 }
 
+/** Forgets counters that no longer hold anything back, so guessed names do not pile up. */
+export async function pruneLoginThrottle(db: Db): Promise<void> {
+  await db.execute(
+    sql`DELETE FROM login_throttle
+        WHERE window_start < now() - make_interval(secs => ${LIMITS.accountMemorySecs})
+          AND coalesce(next_attempt_at, now()) <= now()`,
+  );
+}
+
 /** A correct password from an unknown client ends the account's delays. */
 export async function clearAccountAttempts(db: Db, username: string): Promise<void> {
   await db.execute(sql`DELETE FROM login_throttle WHERE key = ${accountKey(username)}`);
