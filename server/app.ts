@@ -3,12 +3,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import { requirePasswordChanged } from './auth/password-gate.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { errorHandler, HttpError } from './errors.ts';
-import { authenticate, requireCsrfToken, requireRole } from './middleware.ts';
+import { authenticate, requireCsrfToken, requireRole, requireSameOrigin } from './middleware.ts';
 import { accountRoutes } from './routes/account.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { certificatesApi } from './routes/certificates.ts';
@@ -25,6 +24,7 @@ import { accountPages } from './routes/ui-accounts.tsx';
 import { deploymentPages } from './routes/ui-deployments.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
 import { usersApi } from './routes/users.ts';
+import { rejectBadBodyText, rejectBadRequestText } from './text-guard.ts';
 
 const htmxFile = path.join(
   path.dirname(createRequire(import.meta.url).resolve('htmx.org/package.json')),
@@ -50,6 +50,7 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use('*', secureHeaders({ contentSecurityPolicy: undefined }));
+  app.use('*', rejectBadRequestText);
   app.route('/', systemRoutes(deps.db));
   app.route('/static', staticAssets());
   app.use(
@@ -61,10 +62,10 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  app.use('*', rejectBadBodyText);
   app.use('*', authenticate);
   // Browsers send cookies cross-site; bearer tokens are never sent implicitly, so they skip these checks.
-  const originCheck = csrf();
-  app.use('*', async (c, next) => (c.var.via === 'token' ? next() : originCheck(c, next)));
+  app.use('*', requireSameOrigin);
   app.use('*', async (c, next) => (c.req.path === '/login' ? next() : requireCsrfToken(c, next)));
   app.use('*', requirePasswordChanged);
   app.route('/', authRoutes);

@@ -58,7 +58,7 @@ export const requireRole = (role: Role) =>
 /**
  * Session-authenticated writes must carry the session's CSRF token, in the
  * X-CSRF-Token header (htmx sends it on every request) or a `_csrf` form field.
- * Origin and Sec-Fetch-Site are checked separately by hono/csrf.
+ * Origin and Sec-Fetch-Site are checked separately by requireSameOrigin.
  */
 export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.via !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
@@ -68,5 +68,27 @@ export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
     sent = typeof form._csrf === 'string' ? form._csrf : undefined;
   }
   if (!sent || sent !== c.var.csrfToken) throw new HttpError(403, 'csrf', 'missing or wrong CSRF token');
+  await next();
+});
+
+const SAFE_METHODS = /^(GET|HEAD|OPTIONS)$/;
+/** What a cross-site HTML form can send: hono/csrf's list, and an anonymous write is only refused for these. */
+const FORM_LIKE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\b/i;
+
+/**
+ * Refuses a cross-site write that a browser sends with ambient credentials (DESIGN §6). A session
+ * cookie rides along on any request the browser makes, so for a session every unsafe method is
+ * checked whatever its content type (JSON included); an anonymous request carries no authority
+ * except for a login, so only form-like bodies are. Sec-Fetch-Site, when a browser sends it, is
+ * the browser's own word and decides; otherwise Origin must be this server's. Bearer tokens are
+ * never sent implicitly, so token clients (no Origin, no Sec-Fetch-Site) pass.
+ */
+export const requireSameOrigin = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.via === 'token' || SAFE_METHODS.test(c.req.method)) return next();
+  if (c.var.via === null && !FORM_LIKE.test(c.req.header('Content-Type') || 'text/plain')) return next();
+  const site = c.req.header('Sec-Fetch-Site');
+  const origin = c.req.header('Origin');
+  const sameOrigin = site !== undefined ? site === 'same-origin' : origin === new URL(c.req.url).origin;
+  if (!sameOrigin) throw new HttpError(403, 'csrf', 'cross-site request refused');
   await next();
 });

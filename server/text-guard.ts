@@ -1,0 +1,128 @@
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from './context.ts';
+import { HttpError } from './errors.ts';
+import { SESSION_COOKIE } from './middleware.ts';
+
+/**
+ * Text checked once at the edge, before anything reads it. PostgreSQL refuses NUL in text and
+ * unpaired UTF-16 surrogates in jsonb, and a handler that passed them on answered 500; so every
+ * string a request carries (path, query, the headers and cookie we read, any body) is checked here
+ * and a bad one is a 400, whatever the route.
+ */
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A percent escape still in a value after decoding: it did not decode (not UTF-8). */
+const UNDECODED_ESCAPE = /%[0-9a-f]{2}/i;
+
+export const isBadText = (s: string): boolean => s.includes('\0') || LONE_SURROGATE.test(s);
+
+const invalidText = (where: string, name: string | null) =>
+  new HttpError(
+    400,
+    'invalid_text',
+    `${where}${name ? ` (${name})` : ''} holds a NUL byte, an unpaired surrogate or bytes that are not UTF-8`,
+    { where, name },
+  );
+
+/** decodeURIComponent, or null where the escapes are not UTF-8 (it throws URIError there). */
+function decodeOrNull(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+function checkUrl(raw: string): void {
+  const url = new URL(raw);
+  for (const segment of url.pathname.split('/')) {
+    const text = decodeOrNull(segment);
+    if (text === null || isBadText(text)) throw invalidText('path', null);
+  }
+  for (const pair of url.search.slice(1).split('&')) {
+    const eq = pair.indexOf('=');
+    const [name, value] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    const key = decodeOrNull(name.replaceAll('+', ' '));
+    const text = decodeOrNull(value.replaceAll('+', ' '));
+    if (key === null || isBadText(key)) throw invalidText('query parameter name', null);
+    if (text === null || isBadText(text)) throw invalidText('query parameter', key);
+  }
+}
+
+/** The headers that reach the database or a comparison (the rest are never read as text). */
+const READ_HEADERS = ['Authorization', 'Idempotency-Key', 'X-CSRF-Token'];
+
+/** Rejects bad text in the URL, the headers we read and the session cookie. */
+export const rejectBadRequestText = createMiddleware<AppEnv>(async (c, next) => {
+  checkUrl(c.req.url);
+  for (const name of READ_HEADERS) {
+    const value = c.req.header(name);
+    if (value !== undefined && isBadText(value)) throw invalidText('header', name);
+  }
+  const session = getCookie(c, SESSION_COOKIE);
+  if (session !== undefined && (isBadText(session) || UNDECODED_ESCAPE.test(session))) {
+    throw invalidText('cookie', SESSION_COOKIE);
+  }
+  await next();
+});
+
+/** Every string and object key in a parsed JSON value, without recursion (bodies may nest deeply). */
+function jsonHasBadText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (isBadText(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (isBadText(k)) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
+async function formHasBadText(form: FormData): Promise<boolean> {
+  for (const [name, value] of form.entries()) {
+    if (isBadText(name)) return true;
+    // Uploaded files are read as text (PEM), so their contents are text too.
+    const texts = typeof value === 'string' ? [value] : [value.name, await value.text()];
+    if (texts.some(isBadText)) return true;
+  }
+  return false;
+}
+
+const FORM_TYPE = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i;
+
+/**
+ * Rejects bad text anywhere in a body, and form bodies that do not parse (a broken multipart
+ * boundary, a truncated part). Runs after the body limit; reads a clone, so handlers read as usual.
+ */
+export const rejectBadBodyText = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.req.raw.body) return next();
+  const type = c.req.header('Content-Type') ?? '';
+  if (FORM_TYPE.test(type)) {
+    const form = await c.req.raw
+      .clone()
+      .formData()
+      .catch(() => null);
+    if (!form) throw new HttpError(400, 'invalid_request', 'the form body is malformed', null);
+    if (await formHasBadText(form)) throw invalidText('form body', null);
+    return next();
+  }
+  // Handlers parse JSON whatever the Content-Type says, so any other body is checked as JSON text.
+  const text = await c.req.raw.clone().text();
+  if (text.includes('\0')) throw invalidText('body', null);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return next(); // not JSON: the handler answers that with its own 400
+  }
+  if (jsonHasBadText(parsed)) throw invalidText('JSON body', null);
+  await next();
+});
