@@ -15,7 +15,8 @@ import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
 import { layoutOf, RELEASE_NAME, readCurrent, releasesToPrune, removeRelease } from '../worker/releases.ts';
 import { JobConflictError, JobValidationError, UnrecoverableError } from './lib/errors.ts';
 import { defineKind, type JobContext, type KindEnv } from './lib/kind.ts';
-import { openEnv } from './lib/secret-box.ts';
+import { realRepoUrl, repoUrlSecrets } from './lib/repo-credential.ts';
+import { openTargetSecrets } from './lib/secret-box.ts';
 import { gitRef, isManagedPath, loadTarget, type Target, targetName } from './lib/targets.ts';
 
 const request = z
@@ -62,9 +63,11 @@ async function deployableTarget(env: KindEnv, name: string): Promise<DeployTarge
   if (!target.spec.deploy) {
     throw new JobValidationError(`${name} has no deploy settings`, { target: ['add a deploy section to the target'] });
   }
-  const secrets = openEnv(env.secrets, target.secretEnv);
+  const { env: secrets, repo: credential } = openTargetSecrets(env.secrets, target.secretEnv);
   assertSecretsDeliverable(target, secrets, env.managedPaths);
-  return { target, deploy: target.spec.deploy, secrets };
+  // The stored URL is masked; git gets the real one, whose credential run() redacts from the job's records.
+  const deploy = { ...target.spec.deploy, repo: realRepoUrl(target.spec.deploy.repo, credential) };
+  return { target, deploy, secrets };
 }
 
 /** A rollback must name a release that was live and still exists, and must own up to later migrations. */
@@ -136,7 +139,7 @@ export default defineKind({
 
   async run(ctx, req, env) {
     const t = await deployableTarget(env, req.target);
-    ctx.redact(Object.values(t.secrets));
+    ctx.redact([...Object.values(t.secrets), ...repoUrlSecrets(t.deploy.repo)]);
     const layout = layoutOf(t.deploy);
     fs.mkdirSync(layout.releasesDir, { recursive: true });
     const previous = await readCurrent(layout);

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { audit } from '../db/audit.ts';
 import type { Db } from '../db/client.ts';
 import { targets } from '../db/schema.ts';
-import { openEnv } from '../jobs/lib/secret-box.ts';
+import { publicSpec, sealableRepoUrl } from '../jobs/lib/repo-credential.ts';
+import { openEnv, openTargetSecrets, sealTargetSecrets } from '../jobs/lib/secret-box.ts';
 import {
   assertDeployConsistent,
   assertManagedPaths,
@@ -55,7 +56,7 @@ export async function describeTargets(deps: AppDeps, rows: TargetRow[]) {
     const lock = lockBy.get(row.name);
     return {
       name: row.name,
-      ...(row.spec as TargetSpec),
+      ...publicSpec(row.spec as TargetSpec),
       env: Object.fromEntries(Object.keys(openEnv(deps.env.secrets, row.secretEnv)).map((k) => [k, '[secret]'])),
       lock: lock ? { jobId: lock.job_id, kind: lock.kind, status: lock.status } : null,
       lastJob: lastBy.get(row.name) ?? null,
@@ -74,26 +75,31 @@ export async function findTargetRow(db: Db, name: string): Promise<TargetRow | n
 /**
  * Validates and stores a target (create or replace), audited without secret values.
  * `env` replaces the secrets when given (`{}` clears them); without it they are kept,
- * so editing a target's settings never loses its secrets.
+ * so editing a target's settings never loses its secrets. A credential in the
+ * repository URL is sealed with them and the URL stored masked; saving the masked
+ * URL keeps the credential.
  */
 export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: string, body: unknown) {
   const name = parseOr400(targetName, rawName, 'target name');
   const { env: given, ...rest } = parseOr400(targetBody, body, 'target');
-  const spec = parseOr400(targetSpec, rest, 'target');
-  assertManagedPaths(spec, deps.env.managedPaths);
-  assertSafeEndpoints(spec);
-  assertDeployConsistent(spec);
+  const parsed = parseOr400(targetSpec, rest, 'target');
+  assertManagedPaths(parsed, deps.env.managedPaths);
+  assertSafeEndpoints(parsed);
+  assertDeployConsistent(parsed);
   const existing = await findTargetRow(deps.db, name);
-  const kept = existing?.secretEnv ?? null;
-  const secrets = given ?? openEnv(deps.env.secrets, kept);
+  const kept = openTargetSecrets(deps.env.secrets, existing?.secretEnv ?? null);
+  const secrets = given ?? kept.env;
+  const repo = parsed.deploy ? sealableRepoUrl(parsed.deploy.repo, kept.repo) : { url: null, credential: null };
+  const spec: TargetSpec =
+    parsed.deploy && repo.url ? { ...parsed, deploy: { ...parsed.deploy, repo: repo.url } } : parsed;
   try {
     assertEnvWritable({ name, spec, secretEnv: null }, secrets);
   } catch (err) {
-    if (err instanceof UnwritableEnvError) throw badRequest(err.message, { fieldErrors: { env: [err.message] } });
+    if (err instanceof UnwritableEnvError)
+      throw badRequest(err.message, { fieldErrors: { [err.field]: [err.message] } });
     throw err;
   }
-  const sealed = Object.keys(secrets).length > 0 ? deps.env.secrets.seal(JSON.stringify(secrets)) : null;
-  const secretEnv = given === undefined ? kept : sealed;
+  const secretEnv = sealTargetSecrets(deps.env.secrets, { env: secrets, repo: repo.credential });
   await deps.db.transaction(async (tx) => {
     await tx
       .insert(targets)
@@ -103,6 +109,7 @@ export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: stri
       spec,
       env: Object.keys(secrets),
       ...(given === undefined ? {} : { envReplaced: true }),
+      ...(repo.credential ? { repoCredential: 'sealed' } : {}),
     });
   });
   return { row: (await findTargetRow(deps.db, name))!, created: !existing };

@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
-import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { listenControl } from '../db/control.ts';
 import { readRestartState, readSettings, writeRestartState } from '../db/settings.ts';
+import { logicalAppDir, releaseToRun } from './release-dir.ts';
 
 export const RESTART_MESSAGE = 'deckhand:restart';
 export const RETIRE_MESSAGE = 'deckhand:retire';
@@ -23,8 +23,12 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
   let restarting = false;
   let stopListening = async () => {};
   const current = new Set<Worker>();
+  const app = logicalAppDir();
 
   function fork(): Worker {
+    // Each new web process starts in the release `current` names now, not the one this process started in:
+    // after a deploy of Deckhand it runs, and compiles, the new release.
+    cluster.setupPrimary(releaseToRun(app));
     const w = cluster.fork();
     current.add(w);
     w.on('message', (m: { type?: string; by?: string }) => {
@@ -93,9 +97,6 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
       // Each web process accepts from the shared socket itself (no hand-off through this process),
       // so one that stops accepting leaves pending connections to the others instead of losing them.
       cluster.schedulingPolicy = cluster.SCHED_NONE;
-      // Each new web process starts in the app directory as named on the command line (…/current/), not
-      // where this process started: after a deploy of Deckhand it then runs, and compiles, the new release.
-      cluster.setupPrimary({ cwd: path.resolve(path.dirname(process.argv[1] ?? '.'), '..') });
       // Workers ask over PostgreSQL: a deploy of Deckhand for a rolling restart, a cert-reload of self for a TLS reload.
       const listener = listenControl(db, log, (m) => {
         if (m.type === 'restart-web') void rollingRestart(m.by);

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 
 /** GET /healthz on a fresh connection: the release the answering web process runs, or the error. */
-function healthz(port: number): Promise<{ release: string | null } | Error> {
+function healthz(port: number): Promise<{ pid: number; release: string | null } | Error> {
   return new Promise((resolve) => {
     http
       .get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 5000 }, (res) => {
@@ -29,6 +29,26 @@ function healthz(port: number): Promise<{ release: string | null } | Error> {
       })
       .on('error', resolve);
   });
+}
+
+/**
+ * Asks /healthz on fresh connections until `count` distinct web processes have answered, and returns their
+ * pids; throws if one of them runs another release than `release`.
+ */
+async function healthPids(port: number, count: number, release: string): Promise<number[]> {
+  const pids = new Set<number>();
+  return eventually(
+    async () => {
+      for (const r of await Promise.all(Array.from({ length: 8 }, () => healthz(port)))) {
+        if (r instanceof Error) continue;
+        if (r.release !== release) throw new Error(`web process ${r.pid} runs ${r.release}, not ${release}`);
+        pids.add(r.pid);
+      }
+      return pids.size >= count ? [...pids] : null;
+    },
+    30_000,
+    `${count} web processes on ${release}`,
+  );
 }
 
 /** A git repository of this working tree (tracked and new files), so the deploy ships the code under test. */
@@ -55,6 +75,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
   let web: ChildProcess;
   let port: number;
   let dir: string;
+  let first: string;
   let second: string;
   const release1 = (sha: string) => `20260101000000-${sha.slice(0, 7)}`;
 
@@ -64,6 +85,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     await h.startWorker();
     dir = scratchDir('self');
     const built = await repoOfWorkingTree(dir);
+    first = built.first;
     second = built.second;
     // Release 1 as an install would leave it: a checkout under releases/, named by `current`.
     const r1 = path.join(dir, 'releases', release1(built.first));
@@ -81,6 +103,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
       30_000,
       'the web tier on release 1',
     );
+    // As the README's example: no DATABASE_URL of its own; migrate gets Deckhand's.
     const put = await api(h, admin, 'PUT', '/api/targets/deckhand', {
       manager: 'self',
       deploy: {
@@ -90,13 +113,17 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
         migrate: [process.execPath, 'server/cli/deckhand.mjs', 'migrate'],
         healthUrl: `http://127.0.0.1:${port}/readyz`,
       },
-      env: { DATABASE_URL: h.database.url },
     });
     expect(put.status, put.text).toBe(201);
   });
   afterAll(async () => {
     if (web) await stopChild(web);
     await h.close();
+  });
+
+  it('started as the unit starts it (cwd the `current` symlink, entry server/main.ts), the web tier runs release 1', async () => {
+    expect(fs.realpathSync(`/proc/${web.pid}/cwd`)).toBe(path.join(dir, 'releases', release1(first)));
+    expect(await healthPids(port, 2, release1(first))).toHaveLength(2);
   });
 
   it('builds the new release, migrates, restarts the web tier onto it, and drops no request meanwhile', async () => {
@@ -120,6 +147,9 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     expect(answered).toBeGreaterThan(20);
     const served = await Promise.all(Array.from({ length: 10 }, () => healthz(port)));
     expect(served.map((r) => (r instanceof Error ? r.message : r.release))).toEqual(Array(10).fill(job.result.release));
+    // Every web process the restart started, not just whichever answered: each runs the new release.
+    const restarted = (await api(h, admin, 'GET', '/api/system/restart')).json;
+    expect((await healthPids(port, 2, job.result.release)).sort()).toEqual([...restarted.pids].sort());
     // Pages render on the new release too (its own tsconfig: JSX), not just the JSON health route.
     const login = await fetch(`http://127.0.0.1:${port}/login`);
     expect(login.status).toBe(200);
@@ -130,7 +160,8 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
       .map((c: { text: string }) => c.text)
       .join('');
     expect(output).toContain('asked the worker processes to restart');
-    expect(output).not.toContain(h.database.url); // the self target's DATABASE_URL is a secret too
+    expect(output).toContain('database is up to date'); // what `deckhand migrate` prints once it ran
+    expect(output).not.toContain(h.database.url); // Deckhand's own DATABASE_URL, handed to migrate, is a secret
   });
 
   it('"Restart Deckhand" (the settings API) is rolling too: no request dropped, everyone signed out once', async () => {

@@ -7,8 +7,8 @@ import { supervisorctlArgv } from './adapters/supervisor.ts';
 import { systemctlArgv } from './adapters/systemd.ts';
 import type { Exec } from './adapters/types.ts';
 import { waitHealthy } from './health.ts';
-import type { ReleaseLayout } from './releases.ts';
-import { restartWebTier } from './self-restart.ts';
+import { type ReleaseLayout, readCurrent } from './releases.ts';
+import { assertWebTierRuns, restartWebTier } from './self-restart.ts';
 import { defaultDropIn, supervisorProgram, systemdDropIn, writePrivateFile } from './service-env.ts';
 import { verifiedRestart } from './verified-restart.ts';
 
@@ -29,6 +29,8 @@ export interface DeployTarget {
   target: Target;
   deploy: DeploySpec;
   secrets: Record<string, string>;
+  /** Only the migrate step's: for a deploy of Deckhand itself, Deckhand's own database and queue settings. */
+  migrateEnv?: Readonly<Record<string, string>>;
 }
 
 /** Where a deploy writes a target's secrets, or null when it has none to write. */
@@ -87,9 +89,19 @@ export async function restartRelease(
 ): Promise<void> {
   const { spec } = target;
   const d = spec.deploy!;
+  const url = (d.healthUrl ?? spec.healthUrl)!;
+  const timeoutMs = (d.healthTimeoutSec ?? spec.healthTimeoutSec) * 1000;
   if (spec.manager === 'self') {
     await o.progress(75, 'rolling restart of the Deckhand web tier');
-    await restartWebTier(o.db, `deploy ${ctx.jobId}`, o.signal);
+    const release = await readCurrent(layout);
+    const pids = await restartWebTier(o.db, `deploy ${ctx.jobId}`, o.signal);
+    await o.progress(85, `checking that every web process runs ${release}`);
+    await assertWebTierRuns(release!, pids, {
+      healthUrl: url,
+      verifyTls: spec.healthVerifyTls,
+      timeoutMs,
+      signal: o.signal,
+    });
   } else {
     await o.progress(75, `restarting ${target.name}`);
     await deliverEnvironment(o.exec, target, layout, secrets);
@@ -99,11 +111,6 @@ export async function restartRelease(
       signal: o.signal,
     });
   }
-  const url = (d.healthUrl ?? spec.healthUrl)!;
   await o.progress(88, `health check ${url}`);
-  await waitHealthy(url, {
-    timeoutMs: (d.healthTimeoutSec ?? spec.healthTimeoutSec) * 1000,
-    verifyTls: spec.healthVerifyTls,
-    signal: o.signal,
-  });
+  await waitHealthy(url, { timeoutMs, verifyTls: spec.healthVerifyTls, signal: o.signal });
 }

@@ -68,7 +68,7 @@ export async function buildRelease(ctx: JobContext, env: KindEnv, t: DeployTarge
       if (step === 'migrate') await updateDeployment(env.db, ctx.jobId, { migrated: true });
       const r = await ctx.exec(file, args, {
         cwd: dir,
-        env: stepEnv,
+        env: step === 'migrate' ? { ...t.migrateEnv, ...stepEnv } : stepEnv,
         timeoutMs: t.deploy.stepTimeoutSec * 1000,
       });
       if (r.exitCode !== 0)

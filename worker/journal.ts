@@ -1,8 +1,16 @@
 import type { Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { appendEvent, recordProgress } from '../db/jobs.ts';
+import { RedactingStream, Redactor } from './redactor.ts';
 
 type Stream = 'stdout' | 'stderr';
+
+/** One process's output streams into the journal; `end` once the process has closed them. */
+export interface ProcessOutput {
+  stdout(chunk: string): void;
+  stderr(chunk: string): void;
+  end(): void;
+}
 
 const PROGRESS_LINE = /^::progress\s+(\d{1,3})(?:\s+(.*))?$/;
 const FLUSH_MS = 200;
@@ -11,7 +19,9 @@ const MAX_CHUNK = 16_384;
 /**
  * Writes one job's progress and output to its append-only history, in the
  * order they happened. Output is batched into chunks and capped; the cap is
- * marked in the history once, and later output is dropped.
+ * marked in the history once, and later output is dropped. Secrets are taken
+ * out of everything before it is stored (a process's streams as they flow, so a
+ * secret split across writes is caught too).
  */
 export class JobJournal {
   private chain: Promise<void> = Promise.resolve();
@@ -20,7 +30,7 @@ export class JobJournal {
   private written = 0;
   private truncated = false;
   private timer: NodeJS.Timeout | undefined;
-  private secrets: string[] = [];
+  readonly redactor = new Redactor();
 
   constructor(
     private readonly db: Db,
@@ -37,28 +47,54 @@ export class JobJournal {
     return this.chain;
   }
 
+  /** Progress from a handler; its step text may name a secret. */
   progress(percent: number, step: string | null): Promise<void> {
+    return this.record(percent, step === null ? null : this.redactor.redact(step));
+  }
+
+  /** Redacted before it is cut to length, so no cut can leave half a secret behind. */
+  private record(percent: number, step: string | null): Promise<void> {
     this.flush();
     const p = Math.max(0, Math.min(100, Math.round(percent)));
     return this.append(() => recordProgress(this.db, this.jobId, p, step?.slice(0, 200) ?? null));
   }
 
-  /** Raw stdout of a process: `::progress` lines become progress, the rest output. */
-  stdout(chunk: string): void {
+  /** A process's stdout and stderr, each redacted as a stream before it is parsed or batched. */
+  process(): ProcessOutput {
+    const stdout = new RedactingStream(this.redactor, (text) => this.stdoutLines(text));
+    const stderr = new RedactingStream(this.redactor, (text) => this.buffer('stderr', text));
+    return {
+      stdout: (chunk) => stdout.write(chunk),
+      stderr: (chunk) => stderr.write(chunk),
+      end: () => {
+        stdout.end();
+        stderr.end();
+      },
+    };
+  }
+
+  /** Redacted stdout of a process: `::progress` lines become progress, the rest output. */
+  private stdoutLines(chunk: string): void {
     const lines = (this.partialLine + chunk).split('\n');
     this.partialLine = lines.pop() ?? '';
     for (const line of lines) {
       const m = PROGRESS_LINE.exec(line);
-      if (m) void this.progress(Number(m[1]), m[2]?.trim() || null);
-      else this.output('stdout', `${line}\n`);
+      if (m) void this.record(Number(m[1]), m[2]?.trim() || null);
+      else this.buffer('stdout', `${line}\n`);
     }
     if (this.partialLine.length > MAX_CHUNK) {
-      this.output('stdout', this.partialLine);
+      this.buffer('stdout', this.partialLine);
       this.partialLine = '';
     }
   }
 
+  /** Output a handler writes itself (e.g. an error it caught): whole messages, redacted here. */
   output(stream: Stream, text: string): void {
+    this.buffer(stream, this.redactor.redact(text));
+  }
+
+  /** Batches text that is already redacted. */
+  private buffer(stream: Stream, text: string): void {
     if (this.truncated) return;
     if (this.pending && this.pending.stream !== stream) this.flush();
     this.pending = { stream, text: (this.pending?.text ?? '') + text };
@@ -68,8 +104,7 @@ export class JobJournal {
 
   /** Secrets a handler handed to its processes; a chunk never carries them to the database. */
   redact(values: readonly string[]): void {
-    this.secrets.push(...values.filter((v) => v.length >= 4));
-    this.secrets.sort((a, b) => b.length - a.length); // a longer secret may contain a shorter one
+    this.redactor.add(values);
   }
 
   flush(): void {
@@ -78,7 +113,7 @@ export class JobJournal {
     const chunk = this.pending;
     this.pending = null;
     if (!chunk || this.truncated) return;
-    let text = this.secrets.reduce((t, secret) => t.replaceAll(secret, '[secret]'), chunk.text);
+    let text = chunk.text;
     const room = this.capBytes - this.written;
     if (Buffer.byteLength(text) > room) {
       text = `${Buffer.from(text).subarray(0, Math.max(0, room)).toString('utf8')}\n[output truncated: the ${this.capBytes}-byte cap was reached]\n`;
@@ -91,7 +126,7 @@ export class JobJournal {
 
   /** Writes whatever is still buffered and waits for every write. */
   async close(): Promise<void> {
-    if (this.partialLine) this.output('stdout', this.partialLine);
+    if (this.partialLine) this.buffer('stdout', this.partialLine);
     this.partialLine = '';
     this.flush();
     await this.chain;

@@ -11,6 +11,7 @@ import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
 import type { JobPayload } from '../jobs/lib/queue.ts';
 import { execInGroup } from './exec.ts';
 import { JobJournal } from './journal.ts';
+import type { Redactor } from './redactor.ts';
 
 export interface RunnerDeps {
   db: Db;
@@ -36,6 +37,16 @@ const canRunJobs = (role: string) => role === 'operator' || role === 'admin';
 function describe(err: unknown): string {
   if (err instanceof ZodError) return `invalid stored request: ${err.issues.map((i) => i.message).join('; ')}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The same error for BullMQ, its message redacted (BullMQ stores it in the queue). */
+function redactedError(err: unknown, redactor: Redactor): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const clean = redactor.redact(message);
+  if (err instanceof Error && clean === message) return err;
+  const copy = new Error(clean);
+  copy.name = err instanceof Error ? err.name : 'Error';
+  return copy;
 }
 
 function isUnrecoverable(err: unknown): boolean {
@@ -76,29 +87,34 @@ export function createRunner(deps: RunnerDeps) {
       progress: (percent, step = null) => journal.progress(percent, step),
       output: (stream, text) => journal.output(stream, text),
       redact: (values) => journal.redact(values),
-      exec: (file, args, opts) =>
-        execInGroup(file, args, {
+      exec: (file, args, opts) => {
+        // Redacted per stream as it flows; what a stream still holds back goes out once the process is gone.
+        const out = opts.quiet ? null : journal.process();
+        return execInGroup(file, args, {
           cwd: opts.cwd,
           env: childEnv(job.id, opts.env),
           timeoutMs: opts.timeoutMs,
           graceMs: deps.cancelGraceMs,
           signal: opts.unstoppable ? new AbortController().signal : signal,
           onSpawn: (pid) => void setPid(deps.db, job.id, pid).catch(() => {}),
-          onStdout: (chunk) => opts.quiet || journal.stdout(chunk),
-          onStderr: (chunk) => opts.quiet || journal.output('stderr', chunk),
-        }),
+          onStdout: (chunk) => out?.stdout(chunk),
+          onStderr: (chunk) => out?.stderr(chunk),
+        }).finally(() => out?.end());
+      },
     };
   }
 
-  async function settle(job: ClaimedJob, err: unknown): Promise<void> {
+  /** Error messages are redacted: one may quote a process's output, a secret-bearing URL or a value. */
+  async function settle(job: ClaimedJob, err: unknown, redactor: Redactor): Promise<void> {
     const end = (status: 'failed' | 'cancelled' | 'retrying', error: string) =>
-      finishAttempt(deps.db, job.id, deps.owner, status, { error });
+      finishAttempt(deps.db, job.id, deps.owner, status, { error: redactor.redact(error) });
     if (err instanceof LeaseLostError) return; // the reaper has already recorded it as lost
     if (err instanceof JobCancelledError) return void (await end('cancelled', 'cancelled by a user'));
     if (err instanceof WorkerShutdownError) return void (await end('failed', err.message));
     if (isUnrecoverable(err) || job.attempt >= job.maxAttempts) return void (await end('failed', describe(err)));
     await end('retrying', describe(err));
-    throw err; // BullMQ schedules the next attempt with the kind's backoff
+    // BullMQ schedules the next attempt with the kind's backoff, and keeps the message as the job's failedReason.
+    throw redactedError(err, redactor);
   }
 
   /** One lock per target across all kinds: wait (as `waiting`, naming the holder) until it is ours. */
@@ -129,10 +145,12 @@ export function createRunner(deps: RunnerDeps) {
       const req = kind.request.parse(kind.fromStored(job));
       const result = await kind.run(contextFor(job, ac.signal, journal), req, deps.env);
       await journal.close();
-      await finishAttempt(deps.db, job.id, deps.owner, 'succeeded', { result: result ?? null });
+      await finishAttempt(deps.db, job.id, deps.owner, 'succeeded', {
+        result: journal.redactor.redactDeep(result ?? null),
+      });
     } catch (err) {
       await journal.close();
-      await settle(job, ac.signal.aborted ? ac.signal.reason : err);
+      await settle(job, ac.signal.aborted ? ac.signal.reason : err, journal.redactor);
     } finally {
       clearInterval(heartbeat);
       active.delete(job.id);

@@ -19,8 +19,29 @@ export function systemdDropIn(env: Record<string, string>): string {
   return [HEADER.replace(';', '#'), '[Service]', ...lines, ''].join('\n');
 }
 
-/** supervisor reads its values through `%(name)s` interpolation, then shlex (POSIX rules). */
-const supervisorEscape = (s: string) => s.replaceAll('%', '%%');
+/**
+ * supervisor's config parser ends a value at an inline comment (`;` or `#` after
+ * whitespace), then replaces `%(here)s` everywhere, `%%` included, and only then
+ * expands `%(name)s` (where `%%` is a literal `%`). Neither of the first two can
+ * be escaped, so text that meets them is refused rather than written wrong.
+ */
+function supervisorUnsafe(text: string): string | null {
+  const comment = [...text.matchAll(/[;#]/g)].some((m) => m.index > 0 && isPythonSpace(text[m.index - 1]!));
+  if (comment) return 'a ; or # after whitespace (supervisor reads it as a comment)';
+  if (text.includes('%(here)s')) return '%(here)s (supervisor replaces it with a directory, however it is escaped)';
+  return null;
+}
+
+/** Python's str.isspace(): JS whitespace, and also the separators U+001C to U+001F and NEL. */
+const isPythonSpace = (c: string) => /\s/.test(c) || (c >= '\u001c' && c <= '\u001f') || c === '\u0085';
+
+/** `%` as `%%`, so that supervisor's `%(name)s` expansion gives back the original text. */
+function supervisorEscape(text: string, field: string, what: string): string {
+  const unsafe = supervisorUnsafe(text);
+  if (unsafe)
+    throw new UnwritableEnvError(`${what} cannot be written to supervisor's config: it contains ${unsafe}`, field);
+  return text.replaceAll('%', '%%');
+}
 function shellWord(s: string): string {
   return /^[A-Za-z0-9_@+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'"'"'`)}'`;
 }
@@ -41,6 +62,13 @@ function envValue(name: string, value: string): string {
 
 export class UnwritableEnvError extends Error {
   override name = 'UnwritableEnvError';
+  constructor(
+    message: string,
+    /** The target field to blame: `env`, or the deploy setting that cannot be written. */
+    readonly field = 'env',
+  ) {
+    super(message);
+  }
 }
 
 export interface SupervisorProgram {
@@ -55,10 +83,10 @@ export function supervisorProgram(p: SupervisorProgram): string {
   const lines = [
     HEADER,
     `[program:${p.program}]`,
-    `command=${supervisorEscape(p.command.map(shellWord).join(' '))}`,
-    `directory=${supervisorEscape(p.directory)}`,
+    `command=${supervisorEscape(p.command.map(shellWord).join(' '), 'deploy.command', 'the command')}`,
+    `directory=${supervisorEscape(p.directory, 'deploy.releasesDir', 'the release directory')}`,
   ];
-  const env = Object.entries(p.env).map(([k, v]) => `${k}=${supervisorEscape(envValue(k, v))}`);
+  const env = Object.entries(p.env).map(([k, v]) => `${k}=${supervisorEscape(envValue(k, v), 'env', k)}`);
   if (env.length > 0) lines.push(`environment=${env.join(',')}`);
   lines.push('autostart=true', 'autorestart=true', 'startsecs=1', 'stopasgroup=true', 'killasgroup=true', '');
   return lines.join('\n');

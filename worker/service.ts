@@ -17,6 +17,13 @@ export interface WorkerService {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** This worker's own database and queue, as the environment that `deckhand migrate` reads. */
+const connectionEnv = (q: QueueSettings): Record<string, string> => ({
+  DATABASE_URL: q.databaseUrl,
+  ...(q.redisUrl ? { REDIS_URL: q.redisUrl } : {}),
+  DECKHAND_QUEUE: q.name,
+});
+
 export async function startWorkerService(
   config: Config,
   queue: QueueSettings,
@@ -29,7 +36,7 @@ export async function startWorkerService(
   const runner = createRunner({
     db,
     registry,
-    env: kindEnv(config, db),
+    env: { ...kindEnv(config, db), ownConnection: connectionEnv(queue) },
     owner,
     leaseMs: config.DECKHAND_LEASE_MS,
     cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,

@@ -59,6 +59,11 @@ export interface KindEnv {
   /** DECKHAND_MANAGED_PATHS: the only places target files may be. */
   managedPaths: readonly string[];
   secrets: SecretBox;
+  /**
+   * In a worker: how Deckhand reaches its own database and queue (DATABASE_URL, REDIS_URL,
+   * DECKHAND_QUEUE). A deploy of Deckhand itself hands them to its migrate step.
+   */
+  ownConnection?: Readonly<Record<string, string>>;
 }
 
 export function kindEnv(config: Config, db: Db): KindEnv {

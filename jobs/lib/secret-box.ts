@@ -26,9 +26,38 @@ export class SecretBox {
   }
 }
 
-/** A target's sealed environment secrets (JSON of name → value), or none. */
+/**
+ * The sealed JSON of a target also keeps its repository URL's credential, under
+ * a key that can never be an environment variable's name.
+ */
+const REPO_CREDENTIAL_KEY = 'deckhand:repo-credential';
+
+/** A repository URL's credential, sealed for the origin (scheme, host and port) it was given for. */
+export interface RepoCredential {
+  origin: string;
+  secret: string;
+}
+
+export interface TargetSecrets {
+  env: Record<string, string>;
+  repo: RepoCredential | null;
+}
+
+export function openTargetSecrets(box: SecretBox, sealed: Uint8Array | null): TargetSecrets {
+  const all = sealed ? (JSON.parse(box.open(sealed)) as Record<string, string>) : {};
+  const { [REPO_CREDENTIAL_KEY]: repo, ...env } = all;
+  return { env, repo: repo ? (JSON.parse(repo) as RepoCredential) : null };
+}
+
+/** Null when there is nothing to seal. */
+export function sealTargetSecrets(box: SecretBox, s: TargetSecrets): Buffer | null {
+  const all = { ...s.env, ...(s.repo ? { [REPO_CREDENTIAL_KEY]: JSON.stringify(s.repo) } : {}) };
+  return Object.keys(all).length > 0 ? box.seal(JSON.stringify(all)) : null;
+}
+
+/** A target's environment secrets (name → value), or none. */
 export function openEnv(box: SecretBox, sealed: Uint8Array | null): Record<string, string> {
-  return sealed ? (JSON.parse(box.open(sealed)) as Record<string, string>) : {};
+  return openTargetSecrets(box, sealed).env;
 }
 
 /** DECKHAND_SECRET_KEY, or `<dataDir>/secret.key` (created 0600 on first use). */

@@ -1,6 +1,7 @@
 import { asc } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { targets } from '../../db/schema.ts';
+import { maskRepoUrl } from '../../jobs/lib/repo-credential.ts';
 import { targetSpec } from '../../jobs/lib/targets.ts';
 import { DeploymentsPage, type DeployTargetView } from '../../views/deployments.tsx';
 import type { AppDeps, AppEnv } from '../context.ts';
@@ -11,15 +12,16 @@ import { startJob } from './ui-targets.tsx';
 async function deployTargets(deps: AppDeps, only: string | undefined): Promise<DeployTargetView[]> {
   const rows = await deps.db.select().from(targets).orderBy(asc(targets.name));
   const deployable = rows.flatMap((r) => {
-    const spec = targetSpec.parse(r.spec);
-    return spec.deploy && (!only || r.name === only) ? [{ name: r.name, deploy: spec.deploy }] : [];
+    // A row saved by an older version that no longer parses is left out, not a failed page.
+    const spec = targetSpec.safeParse(r.spec).data;
+    return spec?.deploy && (!only || r.name === only) ? [{ name: r.name, deploy: spec.deploy }] : [];
   });
   return Promise.all(
     deployable.map(async ({ name, deploy }) => {
       const history = await deploymentHistory(deps, name, 50);
       return {
         name,
-        repo: deploy.repo,
+        repo: maskRepoUrl(deploy.repo),
         branch: deploy.branch,
         current: liveReleaseOf(history),
         releases: await rollbackChoices(deps, name, history),

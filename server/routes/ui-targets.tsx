@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { listCertificates } from '../../db/certificates.ts';
 import type { Db } from '../../db/client.ts';
 import { targets } from '../../db/schema.ts';
-import { targetSpec } from '../../jobs/lib/targets.ts';
+import { publicSpec } from '../../jobs/lib/repo-credential.ts';
+import type { TargetSpec } from '../../jobs/lib/targets.ts';
 import { CertificatesPage } from '../../views/certificates.tsx';
 import { TargetRow, TargetsPage } from '../../views/targets.tsx';
 import { liveStatus } from '../../worker/adapters/status.ts';
@@ -18,7 +19,7 @@ import { toApiCertificate } from './certificates.ts';
 async function viewsOf(deps: AppDeps, rows: Row[]) {
   const described = await describeTargets(deps, rows);
   return Promise.all(
-    rows.map(async (row, i) => ({ t: described[i]!, status: await liveStatus(targetSpec.parse(row.spec)) })),
+    rows.map(async (row, i) => ({ t: described[i]!, status: await liveStatus(row.spec) })),
   );
 }
 
@@ -40,7 +41,7 @@ export const targetPages = new Hono<AppEnv>()
   .get('/targets', requireRole('viewer'), async (c) => {
     const all = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
     const rows = await viewsOf(c.var.deps, all);
-    const specs = all.map((r) => ({ name: r.name, json: JSON.stringify(r.spec, null, 2) }));
+    const specs = all.map((r) => ({ name: r.name, json: JSON.stringify(publicSpec(r.spec as TargetSpec), null, 2) }));
     return c.html(<TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} rows={rows} specs={specs} />);
   })
   .get('/fragments/targets/:name', requireRole('viewer'), async (c) => {

@@ -171,18 +171,21 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}, logFd?
 
 /**
  * The real web tier (`<appDir>/server/main.ts`: the node:cluster supervisor and two web processes) on
- * the harness's database and queue, logging into `logFile`.
+ * the harness's database and queue, logging into `logFile`. Started as deploy/deckhand-web.service
+ * starts it: in `appDir` (a `current` symlink resolves once, as WorkingDirectory= does), with PWD naming
+ * it and the entry relative to it.
  */
 export function spawnWebTier(
   h: Harness,
   o: { appDir: string; port: number; logFile: string; env?: Record<string, string> },
 ): ChildProcess {
   const log = fs.openSync(o.logFile, 'a');
-  return spawn(process.execPath, ['--import', 'tsx', path.join(o.appDir, 'server', 'main.ts')], {
+  return spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: o.appDir,
     stdio: ['ignore', log, log],
     env: {
       PATH: process.env.PATH,
+      PWD: o.appDir,
       DATABASE_URL: h.database.url,
       ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
       DECKHAND_QUEUE: h.queue.name,
