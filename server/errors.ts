@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError, z } from 'zod';
 import type { Logger } from '../config.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { JobConflictError, JobValidationError } from '../jobs/lib/errors.ts';
 import { QueueUnavailableError } from '../jobs/lib/queue.ts';
 
@@ -48,6 +49,8 @@ function toHttpError(err: unknown): HttpError | null {
   if (err instanceof JobConflictError) return new HttpError(409, err.code, err.message, err.details);
   if (err instanceof ZodError) return badRequest('invalid request', z.flattenError(err));
   if (err instanceof QueueUnavailableError) return new HttpError(503, 'queue_unavailable', err.message);
+  // The cause stays out of the answer: a wrapped pg error names the query and its parameters.
+  if (isDatabaseUnavailable(err)) return new HttpError(503, 'database_unavailable', 'the database is unreachable');
   if (err instanceof HTTPException) {
     if (err.status === 413) return new HttpError(413, 'payload_too_large', 'the request body is too large');
     if (err.status === 403) return new HttpError(403, 'csrf', err.message || 'cross-site request refused');

@@ -39,9 +39,9 @@ export interface TestUser {
 }
 
 export async function harness(
-  opts: { backend?: BackendName; env?: Record<string, string>; registry?: KindRegistry } = {},
+  opts: { backend?: BackendName; env?: Record<string, string>; registry?: KindRegistry; adminUrl?: string } = {},
 ): Promise<Harness> {
-  const database = await freshDatabase();
+  const database = await freshDatabase(opts.adminUrl);
   const queueName = `t_${randomBytes(5).toString('hex')}`;
   const backend = opts.backend ?? 'redis';
   const config = loadConfig({

@@ -12,8 +12,8 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>;
 }
 
-const withAdmin = async (sql: string) => {
-  const client = new pg.Client({ connectionString: adminUrl });
+const withAdmin = async (sql: string, admin = adminUrl) => {
+  const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
     await client.query(sql);
@@ -22,10 +22,11 @@ const withAdmin = async (sql: string) => {
   }
 };
 
-export async function freshDatabase(): Promise<TestDatabase> {
+/** A new, migrated database on the shared server, or on the server of `admin` (a private one). */
+export async function freshDatabase(admin = adminUrl): Promise<TestDatabase> {
   const name = `deckhand_t_${randomBytes(5).toString('hex')}`;
-  await withAdmin(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
+  await withAdmin(`CREATE DATABASE ${name}`, admin);
+  const url = new URL(admin);
   url.pathname = `/${name}`;
   const database = connectDatabase(url.toString(), 10);
   await migrateDatabase(database.db);
@@ -34,7 +35,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     async drop() {
       await database.close();
-      await withAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await withAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, admin);
     },
   };
 }
