@@ -17,6 +17,8 @@ export interface NewJob {
   requestedBy: string;
   actorName: string;
   idempotencyKey: string | null;
+  /** Kept in the first event when `reject`, so a reused Idempotency-Key can be compared (db/idempotency.ts). */
+  onBusy?: 'wait' | 'reject';
   retryOf: string | null;
   /** What the audit row says about the request; already free of secrets. */
   auditDetails: Record<string, unknown>;
@@ -49,7 +51,8 @@ export async function insertQueuedJob(db: Db, j: NewJob): Promise<string | null>
       ON CONFLICT (requested_by, idempotency_key) DO NOTHING
       RETURNING id),
     e AS (INSERT INTO job_events (job_id, seq, type, data)
-      SELECT id, 1, 'status', jsonb_build_object('status', 'queued', 'by', $9::text) FROM j),
+      SELECT id, 1, 'status', jsonb_strip_nulls(jsonb_build_object('status', 'queued', 'by', $9::text, 'onBusy', $12::text))
+      FROM j),
     a AS (INSERT INTO audit_log (actor_id, actor, action, subject, details)
       SELECT $6, $9, $10, id::text, $11::jsonb FROM j)
     SELECT id FROM j`,
@@ -65,13 +68,9 @@ export async function insertQueuedJob(db: Db, j: NewJob): Promise<string | null>
       j.actorName,
       j.retryOf ? 'job.retry' : 'job.enqueue',
       JSON.stringify(j.auditDetails),
+      j.onBusy === 'reject' ? 'reject' : null,
     ],
   );
-  return row ? String(row.id) : null;
-}
-
-export async function findByIdempotencyKey(db: Db, userId: string, key: string): Promise<string | null> {
-  const [row] = await rows(db, sql`SELECT id FROM jobs WHERE requested_by = ${userId} AND idempotency_key = ${key}`);
   return row ? String(row.id) : null;
 }
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { audit } from '../db/audit.ts';
+import { failUnqueuedJob, findByIdempotencyKey, type RequestShape } from '../db/idempotency.ts';
 import { getJob, type JobRow } from '../db/job-reads.ts';
-import { endIdleJob, findByIdempotencyKey, insertQueuedJob, requestCancel } from '../db/jobs.ts';
+import { endIdleJob, insertQueuedJob, requestCancel } from '../db/jobs.ts';
 import { busyWith } from '../db/locks.ts';
-import type { StoredRequest } from '../jobs/lib/kind.ts';
+import type { RetryPolicy, StoredRequest } from '../jobs/lib/kind.ts';
 import { isTerminal } from '../jobs/lib/states.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
@@ -33,9 +34,27 @@ export async function resolveRequest(
   return { kind: name, onBusy, ...(await kind.resolve(req, deps.env)) };
 }
 
+/** The job an earlier request made under this key: the same request gets it back, another one a 422. */
+async function earlierJob(deps: AppDeps, user: SessionUser, key: string, request: RequestShape) {
+  const earlier = await findByIdempotencyKey(deps.db, user.id, key, request);
+  if (!earlier) return null;
+  if (!earlier.sameRequest) {
+    throw new HttpError(
+      422,
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used for a different request',
+      {
+        job: earlier.id,
+      },
+    );
+  }
+  return { id: earlier.id, created: false };
+}
+
 /**
  * Records the job, then enqueues it (DESIGN §2: the database records the job first).
- * If the queue refuses after the commit, the row is ended as failed so nothing runs later unannounced.
+ * If the queue refuses after the commit, the row is ended as failed so nothing runs later
+ * unannounced, and its Idempotency-Key is given back so the client's retry runs the job.
  */
 export async function submitJob(
   deps: AppDeps,
@@ -47,40 +66,55 @@ export async function submitJob(
   if (!kind) throw badRequest(`unknown job kind: ${stored.kind}`);
   if (!deps.producer.isConnected()) throw new HttpError(503, 'queue_unavailable', 'the job queue is unreachable');
   const key = opts.idempotencyKey ?? null;
-  if (stored.onBusy === 'reject' && stored.target) {
+  const onBusy = stored.onBusy ?? 'wait';
+  const request: RequestShape = { ...stored, onBusy };
+  // A repeat is answered before the busy check: the target may be busy with this very job.
+  const repeat = key ? await earlierJob(deps, user, key, request) : null;
+  if (repeat) return repeat;
+  if (onBusy === 'reject' && stored.target) {
     const busy = await busyWith(deps.db, stored.target);
     if (busy)
       throw conflict(`target ${stored.target} is busy with job ${busy.jobId} (${busy.kind}, ${busy.status})`, busy);
   }
-  const id = await insertQueuedJob(deps.db, {
-    kind: stored.kind,
-    target: stored.target,
-    script: stored.script,
-    params: stored.params,
-    maxAttempts: kind.retry.attempts,
-    requestedBy: user.id,
-    actorName: user.username,
-    idempotencyKey: key,
-    retryOf: opts.retryOf ?? null,
-    auditDetails: {
+  // Two tries: a concurrent request's key may be given back (its enqueue failed) between them.
+  for (let tries = 0; tries < 2; tries++) {
+    const id = await insertQueuedJob(deps.db, {
       kind: stored.kind,
       target: stored.target,
       script: stored.script,
-      params: redactParams(stored.params),
-    },
-  });
-  if (!id) {
-    const existing = key ? await findByIdempotencyKey(deps.db, user.id, key) : null;
-    if (!existing) throw conflict('idempotency key conflict');
-    return { id: existing, created: false };
+      params: stored.params,
+      maxAttempts: kind.retry.attempts,
+      requestedBy: user.id,
+      actorName: user.username,
+      idempotencyKey: key,
+      onBusy,
+      retryOf: opts.retryOf ?? null,
+      auditDetails: {
+        kind: stored.kind,
+        target: stored.target,
+        script: stored.script,
+        params: redactParams(stored.params),
+      },
+    });
+    if (id) return { id: await enqueue(deps, stored.kind, id, kind.retry), created: true };
+    const concurrent = key ? await earlierJob(deps, user, key, request) : null;
+    if (concurrent) return concurrent;
   }
+  throw conflict('idempotency key conflict');
+}
+
+async function enqueue(deps: AppDeps, kindName: string, id: string, retry: RetryPolicy): Promise<string> {
   try {
-    await deps.producer.add(stored.kind, id, kind.retry);
+    await deps.producer.add(kindName, id, retry);
+    return id;
   } catch (err) {
-    await endIdleJob(deps.db, id, 'failed', 'system', 'the job queue was unreachable; the job was not run');
+    // If even this write fails, the row stays queued under its key: the reconciler enqueues it
+    // later and the client's retry with the key gets this job, so the row still tells the truth.
+    await failUnqueuedJob(deps.db, id, 'the job queue was unreachable; the job was not run').catch((e: unknown) =>
+      deps.log.warn({ err: e, jobId: id }, 'could not end a job the queue refused; the reconciler will enqueue it'),
+    );
     throw err;
   }
-  return { id, created: true };
 }
 
 export async function loadJob(deps: AppDeps, id: string): Promise<JobRow> {

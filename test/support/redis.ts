@@ -24,6 +24,16 @@ export class PrivateRedis {
     await eventually(() => accepts(this.port), 10_000, `redis-server on ${this.port}`);
   }
 
+  /** A hang: connections stay open but nothing is answered (SIGSTOP) until it is killed. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP'); // a no-op once it has exited
+  }
+
+  /** Ends a pause (SIGCONT); harmless when it is not paused. */
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async kill(): Promise<void> {
     if (this.proc) await stopChild(this.proc, 'SIGKILL');
   }
