@@ -196,5 +196,13 @@ describe('every path of a target lies under the managed paths, when saved and wh
     expect(res.json.error.message).toBe(
       'the stored settings of target legacy are no longer valid (match); save it again',
     );
+    // The pages that list targets still answer, and say what to do.
+    for (const page of ['/', '/targets', '/deployments']) {
+      const html = await h.app.request(`http://localhost${page}`, { headers: { Cookie: op.cookie } });
+      expect(html.status, page).toBe(200);
+      if (page !== '/deployments') {
+        expect(await html.text()).toContain('the stored settings are no longer valid (match); save the target again');
+      }
+    }
   });
 });

@@ -18,9 +18,7 @@ import { toApiCertificate } from './certificates.ts';
 /** Each target described, with its live status (cached briefly by liveStatus). */
 async function viewsOf(deps: AppDeps, rows: Row[]) {
   const described = await describeTargets(deps, rows);
-  return Promise.all(
-    rows.map(async (row, i) => ({ t: described[i]!, status: await liveStatus(row.spec) })),
-  );
+  return Promise.all(rows.map(async (row, i) => ({ t: described[i]!, status: await liveStatus(row.spec) })));
 }
 
 export async function targetViews(deps: AppDeps) {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import type { TargetSpec } from '../../jobs/lib/targets.ts';
+import { z } from 'zod';
+import { targetSpec } from '../../jobs/lib/targets.ts';
 import { adapterFor } from './index.ts';
 import type { Exec, ServiceState } from './types.ts';
 
@@ -33,21 +34,29 @@ const CACHE_MS = 3000;
 const recent = new Map<string, { at: number; status: Promise<LiveStatus> }>();
 
 /**
- * What the dashboard shows for a target: running or stopped, PID and uptime.
+ * What the dashboard shows for a target (its stored spec): running or stopped, PID and uptime.
  * Every open dashboard polls every target, so one answer serves them all for a
  * few seconds instead of a supervisorctl or systemctl spawn per poll.
  */
-export function liveStatus(spec: TargetSpec): Promise<LiveStatus> {
-  const key = JSON.stringify(spec);
+export function liveStatus(stored: unknown): Promise<LiveStatus> {
+  const key = JSON.stringify(stored);
   const hit = recent.get(key);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.status;
   for (const [k, v] of recent) if (Date.now() - v.at >= CACHE_MS) recent.delete(k);
-  const status = probeStatus(spec);
+  const status = probeStatus(stored);
   recent.set(key, { at: Date.now(), status });
   return status;
 }
 
-async function probeStatus(spec: TargetSpec): Promise<LiveStatus> {
+async function probeStatus(stored: unknown): Promise<LiveStatus> {
+  const parsed = targetSpec.safeParse(stored);
+  if (!parsed.success) {
+    // Saved by an older version (a signal target without `match`): shown, never acted on.
+    const fields = Object.keys(z.flattenError(parsed.error).fieldErrors).join(', ');
+    const detail = `the stored settings are no longer valid (${fields}); save the target again`;
+    return { running: false, pid: null, workerPids: [], detail, uptimeSec: null };
+  }
+  const spec = parsed.data;
   if (spec.manager === 'self') {
     return {
       running: true,
