@@ -1,10 +1,11 @@
 import { createLogger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { type EmbeddedCluster, startEmbeddedPostgres } from '../db/embedded.ts';
+import { armLifeline, type Lifeline } from '../db/embedded-lifeline.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { migrateQueueBackend } from '../jobs/lib/queue.ts';
 import { ensureInitialAdmin } from './auth/accounts.ts';
-import { keepRunning } from './supervisor.ts';
+import { keepRunning, stopDeadlineMs, stopWithParent } from './supervisor.ts';
 
 /**
  * `npm start`: everything on one machine. Starts the embedded PostgreSQL unless
@@ -16,7 +17,10 @@ const log = createLogger(config.LOG_LEVEL, 'deckhand');
 if (config.dataDirNote) log.info({ dataDir: config.DECKHAND_DATA_DIR }, config.dataDirNote);
 
 let cluster: EmbeddedCluster | null = null;
+let lifeline: Lifeline | null = null;
 if (!config.DATABASE_URL) {
+  // Armed before the cluster starts: from then on, however this process dies, the cluster goes with it.
+  lifeline = armLifeline(config.DECKHAND_DATA_DIR);
   cluster = await startEmbeddedPostgres(config.DECKHAND_DATA_DIR, log, config.DECKHAND_EMBEDDED_PG_PORT);
 }
 const databaseUrl = config.DATABASE_URL ?? cluster!.url;
@@ -48,10 +52,14 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping Deckhand');
-  await Promise.all(processes.map((p) => p.stop(config.DECKHAND_SHUTDOWN_GRACE_MS + 5000)));
+  await Promise.all(processes.map((p) => p.stop(stopDeadlineMs(config))));
+  lifeline?.disarm();
   await cluster?.stop().catch((err) => log.warn({ err }, 'embedded PostgreSQL did not stop cleanly'));
   log.info('Deckhand stopped');
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+// `npm start` forwards SIGTERM/SIGINT only to a script that execs node; if npm (or whatever started
+// this) dies without forwarding anything, stop as if signalled.
+stopWithParent((why) => void shutdown(why));

@@ -4,14 +4,52 @@ import type { Logger } from '../config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
+/** Time a stopping worker needs beyond both graces: writing its jobs' final rows, closing its connections. */
+const STOP_MARGIN_MS = 10_000;
+const PARENT_POLL_MS = 500;
+
 export interface ManagedProcess {
-  stop(graceMs: number): Promise<void>;
+  stop(killAfterMs: number): Promise<void>;
+}
+
+/**
+ * How long the supervisor waits for a child it asked to stop before it SIGKILLs it. A worker lets its
+ * jobs run for the shutdown grace, then stops their process groups (SIGTERM, SIGKILL after the cancel
+ * grace), waits for them to exit and records them `failed`; only after all that may it be killed, or
+ * its jobs' processes would outlive it and their rows stay `active`.
+ */
+export const stopDeadlineMs = (c: { DECKHAND_SHUTDOWN_GRACE_MS: number; DECKHAND_CANCEL_GRACE_MS: number }) =>
+  c.DECKHAND_SHUTDOWN_GRACE_MS + c.DECKHAND_CANCEL_GRACE_MS + STOP_MARGIN_MS;
+
+/**
+ * Calls `onGone` once when the process that started this one is gone: the IPC channel to the
+ * supervisor closed, or this process was re-parented (its parent died, e.g. SIGKILL, and nobody
+ * forwarded a signal). A process started by init (ppid 1, as under systemd) has nothing to watch.
+ */
+export function stopWithParent(onGone: (why: string) => void): void {
+  const parent = process.ppid;
+  let fired = false;
+  const fire = (why: string) => {
+    if (fired) return;
+    fired = true;
+    clearInterval(poll);
+    onGone(why);
+  };
+  const poll = setInterval(() => {
+    if (process.ppid !== parent) fire(`parent process ${parent} exited`);
+  }, PARENT_POLL_MS);
+  poll.unref();
+  if (process.channel) {
+    process.once('disconnect', () => fire('the supervisor closed its channel'));
+    process.channel.unref(); // the channel alone must not keep this process alive
+  }
 }
 
 /**
  * Runs one Deckhand entry point (`server/main.ts`, `worker/main.ts`) as a child
  * process and starts it again when it exits unexpectedly, with a backoff that
- * resets once it has stayed up for a minute.
+ * resets once it has stayed up for a minute. The child gets an IPC channel so
+ * that it notices at once when the supervisor dies, however it dies.
  */
 export function keepRunning(name: string, entry: string, env: NodeJS.ProcessEnv, log: Logger): ManagedProcess {
   let child: ChildProcess | null = null;
@@ -24,7 +62,7 @@ export function keepRunning(name: string, entry: string, env: NodeJS.ProcessEnv,
     child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
       cwd: root,
       env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.on('exit', (code, signal) => {
       child = null;
@@ -38,14 +76,17 @@ export function keepRunning(name: string, entry: string, env: NodeJS.ProcessEnv,
   start();
 
   return {
-    async stop(graceMs) {
+    async stop(killAfterMs) {
       stopping = true;
       clearTimeout(restartTimer);
       const running = child;
-      if (!running || running.exitCode !== null) return;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
       const exited = new Promise((resolve) => running.once('exit', resolve));
       running.kill('SIGTERM');
-      const killer = setTimeout(() => running.kill('SIGKILL'), graceMs);
+      const killer = setTimeout(() => {
+        log.error({ process: name, killAfterMs }, 'process did not stop in time: SIGKILL');
+        running.kill('SIGKILL');
+      }, killAfterMs);
       await exited;
       clearTimeout(killer);
     },

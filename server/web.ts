@@ -10,6 +10,7 @@ import { createProducer } from '../jobs/lib/queue.ts';
 import { startReaper } from '../worker/reaper.ts';
 import { createApp } from './app.ts';
 import { startReconciler } from './reconciler.ts';
+import { stopWithParent } from './supervisor.ts';
 import { reloadTls, tlsServeOptions } from './tls.ts';
 import { RELOAD_TLS_MESSAGE, RESTART_MESSAGE, RETIRE_MESSAGE, superviseWebProcesses } from './web-primary.ts';
 
@@ -92,4 +93,6 @@ async function runSupervisor(registry: KindRegistry, config: ReturnType<typeof l
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Under `npm start`: stop with Deckhand's supervisor, however it died (web processes follow this one).
+  stopWithParent((why) => void shutdown(why));
 }

@@ -15,9 +15,12 @@ describe('a Redis outage (private redis-server, killed and restarted)', () => {
     await h.startWorker();
   });
   afterAll(async () => {
-    await redis.start().catch(() => {}); // let the harness close its connections cleanly
-    await h.close();
-    await redis.kill();
+    try {
+      await redis?.start(); // let the harness close its connections cleanly
+      await h?.close();
+    } finally {
+      await redis?.kill();
+    }
   });
 
   const job = { kind: 'script', script: 'steps', params: { count: 1 } };

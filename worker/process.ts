@@ -3,6 +3,7 @@ import { connectDatabase } from '../db/client.ts';
 import { listenControl } from '../db/control.ts';
 import { locateDatabase } from '../db/locate.ts';
 import type { KindRegistry } from '../jobs/index.ts';
+import { stopWithParent } from '../server/supervisor.ts';
 import { startWorkerService } from './service.ts';
 
 /** A recycle waits for running jobs however long they take (a deploy's build may); systemd's stop timeout does not apply. */
@@ -40,4 +41,6 @@ export async function runWorker(registry: KindRegistry): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Started by `npm start`: a supervisor that died (even by SIGKILL) must not leave this worker taking jobs.
+  stopWithParent((why) => void shutdown(why));
 }

@@ -84,8 +84,13 @@ export async function startWorkerService(
       const finished = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
       if (!finished) {
         log.warn({ active: runner.activeCount() }, 'grace period over: stopping running jobs');
-        runner.abortAll(new WorkerShutdownError('the worker shut down before the job finished'));
-        await closing;
+        // Each job's group gets SIGTERM, then SIGKILL after the cancel grace; its row ends `failed` once
+        // the group is gone, and only then does `closing` resolve. A job that BullMQ handed over just
+        // before the close is claimed after this first abort, so keep stopping newcomers until then.
+        const reason = new WorkerShutdownError('the worker shut down before the job finished');
+        runner.abortAll(reason);
+        const latecomers = setInterval(() => runner.abortAll(reason), 200);
+        await closing.finally(() => clearInterval(latecomers));
       }
       await probe.close();
     },

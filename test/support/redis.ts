@@ -4,6 +4,12 @@ import { accepts, stopChild } from './process.ts';
 
 export { accepts, freePort } from './process.ts';
 
+/** Every redis-server a test started and has not stopped yet, killed however the test process ends. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 /** A private redis-server that a test may kill and start again on the same port. */
 export class PrivateRedis {
   private proc: ChildProcess | null = null;
@@ -13,14 +19,21 @@ export class PrivateRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Starts it, unless it is running already (a second server on the same port would fail and hide the first). */
   async start(): Promise<void> {
-    this.proc = spawn(
+    if (this.running) return;
+    const proc = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: 'ignore' },
     );
+    this.proc = proc;
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     await eventually(() => accepts(this.port), 10_000, `redis-server on ${this.port}`);
   }
 
@@ -34,6 +47,7 @@ export class PrivateRedis {
     this.proc?.kill('SIGCONT');
   }
 
+  /** The outage: SIGKILL, no shutdown save. */
   async kill(): Promise<void> {
     if (this.proc) await stopChild(this.proc, 'SIGKILL');
   }

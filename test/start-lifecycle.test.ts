@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { api, eventually, type Harness, harness, processAlive, type TestUser } from './support/app.ts';
+import { describePids, type NpmStart, npmStart } from './support/npm-start.ts';
+import { freePort } from './support/process.ts';
+import { childrenOf, cmdline } from './support/procfs.ts';
+
+const postmasterPid = (dataDir: string) =>
+  Number(fs.readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+/** Waits (bounded) until none of the run's processes is alive, and fails naming those that are. */
+async function expectAllGone(run: NpmStart, jobIds: string[] = [], timeoutMs = 30_000) {
+  await eventually(async () => run.leftovers(jobIds).length === 0, timeoutMs, 'every process of the run to exit').catch(
+    () => {
+      throw new Error(`still running:\n${describePids(run.leftovers(jobIds))}`);
+    },
+  );
+}
+
+describe('npm start with the embedded database: signals and a dying parent stop everything', () => {
+  let dataDir: string;
+  let run: NpmStart | undefined;
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync('/tmp/deckhand-lifecycle-');
+    fs.chmodSync(dataDir, 0o755); // the postgres user must reach it when we run as root
+  });
+  afterEach(async () => {
+    await run?.cleanup();
+    run = undefined;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('SIGTERM to the npm process stops the supervisor, web tier, workers and PostgreSQL', async () => {
+    run = await npmStart({ dataDir, port: await freePort() });
+    const postgres = postmasterPid(dataDir);
+    const supervisor = run.supervisorPid();
+    const children = childrenOf(supervisor).map(cmdline);
+    expect(children.filter((c) => c.includes('worker/main.ts'))).toHaveLength(2);
+    expect(children.filter((c) => c.includes('server/main.ts'))).toHaveLength(1);
+
+    run.npm.kill('SIGTERM');
+    expect(await run.exited).toBe(0); // npm waited for Deckhand, which stopped cleanly
+    await expectAllGone(run);
+    expect(processAlive(postgres)).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+  }, 120_000);
+
+  it('SIGKILL to the supervisor: its web tier, workers and PostgreSQL exit too', async () => {
+    run = await npmStart({ dataDir, port: await freePort() });
+    const postgres = postmasterPid(dataDir);
+    process.kill(run.supervisorPid(), 'SIGKILL');
+    await run.exited; // npm reports the child's death
+    await expectAllGone(run);
+    expect(processAlive(postgres)).toBe(false);
+  }, 120_000);
+});
+
+describe('shutdown ordering: a long cancel grace and jobs that ignore SIGTERM', () => {
+  let h: Harness;
+  let op: TestUser;
+  let dataDir: string;
+  let run: NpmStart | undefined;
+  const jobIds: string[] = [];
+  beforeAll(async () => {
+    h = await harness({ backend: 'redis' });
+    op = await h.user('operator');
+    dataDir = fs.mkdtempSync('/tmp/deckhand-shutdown-');
+  });
+  afterAll(async () => {
+    await run?.cleanup(jobIds);
+    await h?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('kills the jobs, ends their rows failed (shutdown) and only then lets the supervisor stop the worker', async () => {
+    run = await npmStart({
+      dataDir,
+      port: await freePort(),
+      env: {
+        DATABASE_URL: h.database.url,
+        REDIS_URL: h.queue.redisUrl ?? '',
+        DECKHAND_QUEUE: h.queue.name,
+        DECKHAND_SCRIPTS_DIR: h.config.DECKHAND_SCRIPTS_DIR,
+        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+        DECKHAND_WORKERS: '1',
+        DECKHAND_WEB_PROCESSES: '1',
+        // Longer than the supervisor's old fixed margin (shutdown grace + 5 s) beyond the shutdown grace.
+        DECKHAND_SHUTDOWN_GRACE_MS: '500',
+        DECKHAND_CANCEL_GRACE_MS: '7000',
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const res = await api(h, op, 'POST', '/api/jobs', {
+        kind: 'script',
+        script: 'hang',
+        params: { ignoreTerm: true },
+      });
+      expect(res.status).toBe(202);
+      jobIds.push(res.json.id);
+    }
+    // Each script and its child are running (they print their pids first).
+    for (const id of jobIds) {
+      await eventually(
+        async () => {
+          const out = await api(h, op, 'GET', `/api/jobs/${id}/output`);
+          return out.json.chunks.some((c: { text: string }) => /pid=\d+ child=\d+/.test(c.text));
+        },
+        30_000,
+        `job ${id} to start its script`,
+      );
+    }
+    expect(run.leftovers(jobIds).length).toBeGreaterThan(run.processes().length);
+
+    // Straight to the supervisor, as systemd or a user's kill would.
+    process.kill(run.supervisorPid(), 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    await expectAllGone(run, jobIds, 5_000);
+    const rows = await h.database.db.execute(
+      sql`SELECT status, error FROM jobs WHERE id = ANY(${`{${jobIds.join(',')}}`}::uuid[])`,
+    );
+    expect(rows.rows).toEqual(
+      jobIds.map(() => ({ status: 'failed', error: 'the worker shut down before the job finished' })),
+    );
+    const log = fs.readFileSync(run.logFile, 'utf8');
+    expect(log).not.toMatch(/did not stop in time/);
+  }, 120_000);
+});
