@@ -85,7 +85,7 @@ export default defineKind({
     );
 
     await ctx.progress(25, `writing the new pair to ${spec.tls.certPath}`);
-    await swapIn(spec.tls, certPem, keyPem);
+    await swapIn(spec.tls, certPem, keyPem, env.managedPaths);
     try {
       await ctx.progress(50, `reloading (${spec.tls.reload})`);
       await reload(ctx, env, spec);
@@ -98,7 +98,7 @@ export default defineKind({
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       ctx.output('stderr', `${reason}\nrestoring the previous certificate\n`);
-      await restoreBackup(spec.tls);
+      await restoreBackup(spec.tls, env.managedPaths);
       const again = await reload(ctx, env, spec, true).then(
         () => 'restored the previous certificate and reloaded',
         (e: Error) => `restored the previous certificate, but reloading it failed too: ${e.message}`,

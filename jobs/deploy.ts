@@ -12,7 +12,14 @@ import {
 } from '../db/deployments.ts';
 import { assertEnvWritable, type DeployTarget, envFileOf } from '../worker/deploy-service.ts';
 import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
-import { layoutOf, RELEASE_NAME, readCurrent, releasesToPrune, removeRelease } from '../worker/releases.ts';
+import {
+  layoutOf,
+  prepareReleasesDir,
+  RELEASE_NAME,
+  readCurrent,
+  releasesToPrune,
+  removeRelease,
+} from '../worker/releases.ts';
 import { JobConflictError, JobValidationError, UnrecoverableError } from './lib/errors.ts';
 import { defineKind, type JobContext, type KindEnv } from './lib/kind.ts';
 import { realRepoUrl, repoUrlSecrets } from './lib/repo-credential.ts';
@@ -100,7 +107,7 @@ async function recordedRelease(
   try {
     const recorded = await checkRollback(env, t.target.name, req);
     if (req.release === previous) throw new UnrecoverableError(`${req.release} is already the live release`);
-    const { releasesDir } = layoutOf(t.deploy);
+    const { releasesDir } = layoutOf(t.target.name, t.deploy, env);
     if (!fs.existsSync(path.join(releasesDir, req.release))) {
       throw new UnrecoverableError(`${req.release} is missing from ${releasesDir}`);
     }
@@ -140,8 +147,8 @@ export default defineKind({
   async run(ctx, req, env) {
     const t = await deployableTarget(env, req.target);
     ctx.redact([...Object.values(t.secrets), ...repoUrlSecrets(t.deploy.repo)]);
-    const layout = layoutOf(t.deploy);
-    fs.mkdirSync(layout.releasesDir, { recursive: true });
+    const layout = layoutOf(t.target.name, t.deploy, env);
+    await prepareReleasesDir(layout);
     const previous = await readCurrent(layout);
     await cleanHalfMade(ctx, env, t.target.name, layout, previous);
     await startDeployment(env.db, {

@@ -145,6 +145,47 @@ describe('certificate bundles and cert-reload jobs against real nginx and gunico
     expect(await servedFingerprint('127.0.0.1', gunicorn.port)).toBe(bundle.fingerprint);
   });
 
+  it('a backup planted as a symlink by a service account is refused: the job fails saying so, nothing is written', async () => {
+    const victim = path.join(dir, 'root-only.secret');
+    fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
+    const before = fs.readFileSync(live.cert, 'utf8');
+    fs.rmSync(backupOf(live.cert), { force: true });
+    fs.symlinkSync(victim, backupOf(live.cert));
+    try {
+      const bundle = await uploadNew('planted');
+      const res = await api(h, admin, 'POST', '/api/jobs', { kind: 'cert-reload', target: 'edge', bundle: bundle.id });
+      expect(res.status).toBe(202);
+      const job = await waitForStatus(h, admin, res.json.id, ['succeeded', 'failed'], 30_000);
+      expect(job.status).toBe('failed');
+      expect(job.error).toContain(`refusing to follow a symlink at ${backupOf(live.cert)}`);
+      expect(fs.readFileSync(victim, 'utf8')).toBe('root only\n');
+      expect(fs.statSync(victim).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(live.cert, 'utf8')).toBe(before);
+    } finally {
+      fs.rmSync(backupOf(live.cert), { force: true });
+      fs.rmSync(victim, { force: true });
+    }
+  });
+
+  it('a symlink planted at the old temporary name <cert>.deckhand-new is never followed: the file it names keeps its mode', async () => {
+    const victim = path.join(dir, 'root-only.secret');
+    fs.writeFileSync(victim, 'root only\n', { mode: 0o600 });
+    const planted = [`${live.cert}.deckhand-new`, `${live.key}.deckhand-new`];
+    for (const p of planted) fs.symlinkSync(victim, p);
+    try {
+      const bundle = await uploadNew('next-planted');
+      const res = await api(h, admin, 'POST', '/api/jobs', { kind: 'cert-reload', target: 'edge', bundle: bundle.id });
+      const job = await waitForStatus(h, admin, res.json.id, ['succeeded', 'failed'], 30_000);
+      expect(job.status, job.error).toBe('succeeded');
+      expect(fs.readFileSync(victim, 'utf8')).toBe('root only\n');
+      expect(fs.statSync(victim).mode & 0o777).toBe(0o600);
+      expect(fs.lstatSync(live.cert).isFile()).toBe(true);
+      expect(fs.readFileSync(live.cert, 'utf8')).toBe(bundle.pem);
+    } finally {
+      for (const p of [...planted, victim]) fs.rmSync(p, { force: true });
+    }
+  });
+
   describe('upload validation, before anything is touched', () => {
     const post = (cert: string, key: string) => api(h, admin, 'POST', '/api/certificates', { cert, key });
 

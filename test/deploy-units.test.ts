@@ -56,7 +56,7 @@ describe('systemd deploy (unit tests of the drop-in file and the systemctl argv;
     await restartRelease(
       ctx,
       target,
-      layoutOf(spec.deploy!),
+      layoutOf('app', spec.deploy!, { stateDir: dir, managedPaths: [dir] }),
       { TOKEN: 't0k3n' },
       {
         db: null as never, // a systemd target never reaches the database here
@@ -107,7 +107,7 @@ describe('supervisor program file and release names (unit tests)', () => {
       '20260104000000-ddddddd',
     ];
     for (const n of [...names, 'not-a-release']) fs.mkdirSync(path.join(dir, n));
-    const layout = { releasesDir: dir, current: path.join(dir, '..', 'current'), gitDir: '' };
+    const layout = { releasesDir: dir, current: path.join(dir, '..', 'current'), gitDir: '', managedPaths: [] };
     expect(await releasesToPrune(layout, 2, [names[3]!, names[2]!])).toEqual([names[0], names[1]]);
     expect(await releasesToPrune(layout, 2, [names[3]!, names[0]!])).toEqual([names[1]]);
   });

@@ -56,7 +56,7 @@ export function assertEnvWritable(target: Target, secrets: Record<string, string
 async function deliverEnvironment(exec: Exec, target: Target, layout: ReleaseLayout, secrets: Record<string, string>) {
   const { spec } = target;
   if (spec.manager === 'systemd' && Object.keys(secrets).length > 0) {
-    await writePrivateFile(envFileOf(target)!, systemdDropIn(secrets));
+    await writePrivateFile(envFileOf(target)!, systemdDropIn(secrets), layout.managedPaths);
     await run(exec, 'systemctl', systemctlArgv.daemonReload());
   }
   if (spec.manager === 'supervisor' && spec.deploy?.programFile && spec.deploy.command) {
@@ -66,7 +66,7 @@ async function deliverEnvironment(exec: Exec, target: Target, layout: ReleaseLay
       directory: layout.current,
       env: secrets,
     });
-    await writePrivateFile(spec.deploy.programFile, text);
+    await writePrivateFile(spec.deploy.programFile, text, layout.managedPaths);
     await run(exec, 'supervisorctl', supervisorctlArgv.reread(spec.configPath));
     await run(exec, 'supervisorctl', supervisorctlArgv.update(spec.configPath, spec.program));
   }

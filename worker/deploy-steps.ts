@@ -1,17 +1,11 @@
+import path from 'node:path';
 import { halfMadeReleases, updateDeployment } from '../db/deployments.ts';
 import { UnrecoverableError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
 import type { Exec } from './adapters/types.ts';
 import { type DeployTarget, restartRelease } from './deploy-service.ts';
-import {
-  checkout,
-  fetchAndResolve,
-  layoutOf,
-  type ReleaseLayout,
-  releaseName,
-  removeRelease,
-  switchCurrent,
-} from './releases.ts';
+import { checkout, fetchAndResolve } from './git-mirror.ts';
+import { layoutOf, type ReleaseLayout, releaseName, removeRelease, switchCurrent } from './releases.ts';
 
 /** The deploy job's steps (jobs/deploy.ts runs them in order); each reports progress and streams output. */
 
@@ -39,17 +33,17 @@ export async function cleanHalfMade(
 
 /** Steps 1–5: resolve, check out, install, build, migrate. On failure the new directory goes and `current` is untouched. */
 export async function buildRelease(ctx: JobContext, env: KindEnv, t: DeployTarget, ref: string) {
-  const layout = layoutOf(t.deploy);
+  const layout = layoutOf(t.target.name, t.deploy, env);
   let release: string | null = null;
   try {
     await ctx.progress(5, `resolving ${ref}`);
-    const sha = await fetchAndResolve(ctx, layout, t.deploy.repo, ref);
+    const sha = await fetchAndResolve(ctx, layout.gitDir, t.deploy.repo, ref);
     const name = releaseName(new Date(), sha);
     release = name;
     ctx.output('stdout', `${ref} is ${sha}\n`);
     await updateDeployment(env.db, ctx.jobId, { sha, release: name });
     await ctx.progress(15, `checking out ${sha.slice(0, 7)} into ${name}`);
-    const dir = await checkout(ctx, layout, sha, name);
+    const dir = await checkout(ctx, layout.gitDir, path.join(layout.releasesDir, name), sha, layout.managedPaths);
     const stepEnv = {
       ...t.secrets,
       ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
@@ -92,7 +86,7 @@ export async function goLive(
   previous: string | null,
   isRollback: boolean,
 ) {
-  const layout = layoutOf(t.deploy);
+  const layout = layoutOf(t.target.name, t.deploy, env);
   await ctx.progress(70, `switching current to ${release}`);
   await switchCurrent(layout, release);
   await updateDeployment(env.db, ctx.jobId, { phase: 'switched' });

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { makeManagedDir } from './safe-dirs.ts';
+import { replaceManagedFile } from './safe-fs.ts';
 
 /**
  * How a deploy hands a target's secrets to its service (DESIGN §1): a systemd
@@ -92,17 +92,14 @@ export function supervisorProgram(p: SupervisorProgram): string {
   return lines.join('\n');
 }
 
-/** Writes `text` to `file` with mode 0600 through a rename, so a reader never sees half a file. */
-export async function writePrivateFile(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  try {
-    await fs.writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+/**
+ * Writes `text` to `file` through a rename, so a reader never sees half a file, without
+ * following a symlink a service account planted (safe-fs). The file holds secrets: it is
+ * always the worker's own and mode 0600, whatever was there before.
+ */
+export async function writePrivateFile(file: string, text: string, managed: readonly string[]): Promise<void> {
+  await makeManagedDir(path.dirname(file), managed, 0o755);
+  await replaceManagedFile(file, text, managed, { mode: 0o600 });
 }
 
 /** The default drop-in path of a unit: /etc/systemd/system/<unit>.d/50-deckhand-env.conf. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { z } from 'zod';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
@@ -59,6 +60,8 @@ export interface KindEnv {
   /** DECKHAND_MANAGED_PATHS: the only places target files may be. */
   managedPaths: readonly string[];
   secrets: SecretBox;
+  /** DECKHAND_DATA_DIR, absolute: Deckhand's own state (e.g. its private git mirrors), never a target's. */
+  stateDir: string;
   /**
    * In a worker: how Deckhand reaches its own database and queue (DATABASE_URL, REDIS_URL,
    * DECKHAND_QUEUE). A deploy of Deckhand itself hands them to its migrate step.
@@ -71,6 +74,7 @@ export function kindEnv(config: Config, db: Db): KindEnv {
     scriptsDir: config.DECKHAND_SCRIPTS_DIR,
     db,
     managedPaths: config.DECKHAND_MANAGED_PATHS,
+    stateDir: path.resolve(config.DECKHAND_DATA_DIR),
     secrets: loadSecretBox(config.DECKHAND_SECRET_KEY, config.DECKHAND_DATA_DIR),
   };
 }

@@ -44,7 +44,10 @@ export async function harness(
   const database = await freshDatabase(opts.adminUrl);
   const queueName = `t_${randomBytes(5).toString('hex')}`;
   const backend = opts.backend ?? 'redis';
+  // Deckhand's own state (git mirrors) per harness, so test files never share a mirror.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'deckhand-data-'));
   const config = loadConfig({
+    DECKHAND_DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     ...(backend === 'redis' ? { REDIS_URL: redisUrl } : {}),
     DECKHAND_QUEUE: queueName,
@@ -92,6 +95,7 @@ export async function harness(
       await Promise.all(workers.map((w) => w.close(1000)));
       await producer.close();
       await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -163,6 +167,7 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}, logFd?
       DECKHAND_SCRIPTS_DIR: h.config.DECKHAND_SCRIPTS_DIR,
       DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
       DECKHAND_MANAGED_PATHS: h.config.DECKHAND_MANAGED_PATHS.join(':'),
+      DECKHAND_DATA_DIR: h.config.DECKHAND_DATA_DIR,
       LOG_LEVEL: 'silent',
       ...env,
     },
