@@ -1,6 +1,8 @@
+import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { type Role, roleAtLeast } from '../db/users.ts';
+import { requestIsHttps } from './auth/client-address.ts';
 import { validateSession } from './auth/sessions.ts';
 import { validateApiToken } from './auth/tokens.ts';
 import type { AppEnv } from './context.ts';
@@ -71,6 +73,13 @@ export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/** This server's origin as the browser sees it: behind a trusted TLS proxy the URL says http, the browser https. */
+function ownOrigin(c: Context<AppEnv>): string {
+  const url = new URL(c.req.url);
+  if (requestIsHttps(c)) url.protocol = 'https:';
+  return url.origin;
+}
+
 const SAFE_METHODS = /^(GET|HEAD|OPTIONS)$/;
 /** What a cross-site HTML form can send: hono/csrf's list, and an anonymous write is only refused for these. */
 const FORM_LIKE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\b/i;
@@ -88,7 +97,7 @@ export const requireSameOrigin = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.via === null && !FORM_LIKE.test(c.req.header('Content-Type') || 'text/plain')) return next();
   const site = c.req.header('Sec-Fetch-Site');
   const origin = c.req.header('Origin');
-  const sameOrigin = site !== undefined ? site === 'same-origin' : origin === new URL(c.req.url).origin;
+  const sameOrigin = site !== undefined ? site === 'same-origin' : origin === ownOrigin(c);
   if (!sameOrigin) throw new HttpError(403, 'csrf', 'cross-site request refused');
   await next();
 });

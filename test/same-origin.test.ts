@@ -1,3 +1,6 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type Harness, harness, type TestUser } from './support/app.ts';
 
@@ -73,5 +76,55 @@ describe('cross-site writes with a session cookie', () => {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://evil.example' },
     });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('behind a trusted TLS proxy (a real server, X-Forwarded-Proto: https)', () => {
+  let proxied: Harness;
+  let server: http.Server;
+  let user: TestUser;
+  beforeAll(async () => {
+    proxied = await harness({ env: { DECKHAND_TRUSTED_PROXIES: '127.0.0.1' } });
+    user = await proxied.user('operator');
+    server = serve({ fetch: proxied.app.fetch, hostname: '127.0.0.1', port: 0 }) as http.Server;
+    await new Promise((r) => server.once('listening', r));
+  });
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+    await proxied?.close();
+  });
+
+  /** What an older browser without Sec-Fetch-Site sends through nginx: Origin is the https one. */
+  function post(headers: Record<string, string>) {
+    const { port } = server.address() as AddressInfo;
+    return new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/jobs',
+          method: 'POST',
+          headers: {
+            Host: `deckhand.example`,
+            Cookie: user.cookie,
+            'X-CSRF-Token': user.csrfToken,
+            'Content-Type': 'application/json',
+            ...headers,
+          },
+        },
+        (res) => resolve(res.resume() && (res.statusCode ?? 0)),
+      );
+      req.on('error', reject);
+      req.end(stepsJob);
+    });
+  }
+
+  it('takes the https Origin as our own when the trusted proxy says https', async () => {
+    expect(await post({ Origin: 'https://deckhand.example', 'X-Forwarded-Proto': 'https' })).toBe(202);
+  });
+
+  it('still refuses it when the proxy does not say so, and a foreign Origin either way', async () => {
+    expect(await post({ Origin: 'https://deckhand.example' })).toBe(403);
+    expect(await post({ Origin: 'https://evil.example', 'X-Forwarded-Proto': 'https' })).toBe(403);
   });
 });
