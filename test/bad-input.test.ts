@@ -166,6 +166,29 @@ describe('every route of the real app, as every caller, refuses bad text and mal
   });
 });
 
+describe('the cases found in review, as real clients send them', () => {
+  it('refuses a NUL or lone surrogate in a target, a PEM upload, a script parameter and a login', async () => {
+    const admin = callers[3]!.user!;
+    const target = { manager: 'systemd', unit: 'web.service', description: 'a\u0000b' };
+    const answers = [
+      await api(h, admin, 'PUT', '/api/targets/web', target),
+      await api(h, admin, 'PUT', '/api/targets/web', { ...target, description: 'ok', names: ['\ud800.example'] }),
+      await api(h, admin, 'POST', '/api/certificates', { cert: '-----BEGIN CERTIFICATE-----\u0000', key: 'k' }),
+      await api(h, admin, 'POST', '/api/jobs', { kind: 'script', script: 'steps', params: { label: '\u0000' } }),
+      await api(h, admin, 'GET', '/api/jobs?target=%00'),
+      await api(h, admin, 'GET', '/api/targets/%00'),
+    ];
+    const login = await h.app.request(`${ORIGIN}/login`, {
+      method: 'POST',
+      body: `username=admin${NUL}&password=x`,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN },
+    });
+    expect([...answers.map((a) => a.status), login.status]).toEqual(Array(answers.length + 1).fill(400));
+    expect(answers.every((a) => a.json.error.code === 'invalid_text')).toBe(true);
+    expect((await api(h, admin, 'GET', '/api/targets/web')).status).toBe(404);
+  });
+});
+
 describe('good text still passes', () => {
   it('accepts astral characters (surrogate pairs) in queries, JSON and forms', async () => {
     const operator = callers[2]!.user!;
