@@ -114,6 +114,23 @@ describe('the one-time admin password', () => {
   });
 });
 
+describe('changing your own password', () => {
+  it('limits guesses of the current password per user, so a stolen session cannot find it', async () => {
+    const u = await h.user('operator', 'guesser');
+    const change = (currentPassword: string) =>
+      api(h, u, 'POST', '/api/account/password', { currentPassword, newPassword: NEW_PASSWORD });
+    const wrong = await Promise.all(Array.from({ length: 12 }, (_, i) => change(`guess number ${i}`)));
+    expect(wrong.filter((r) => r.status === 400)).toHaveLength(5);
+    expect(wrong.filter((r) => r.status === 429)).toHaveLength(7);
+    const right = await change(PASSWORD);
+    expect([right.status, right.json.error.code]).toEqual([429, 'too_many_attempts']);
+    expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+    await h.database.db.execute(sql`DELETE FROM login_throttle WHERE key = ${`pwchange:${u.id}`}`);
+    expect((await change(PASSWORD)).status).toBe(200);
+    expect(await status(u.cookie)).toBe(401); // the change ended the user's other sessions
+  });
+});
+
 describe('users API and page (admins only)', () => {
   let admin: TestUser;
   let viewer: TestUser;

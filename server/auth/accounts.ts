@@ -15,6 +15,7 @@ import {
 } from '../../db/users.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { invalidateUserSessions } from './sessions.ts';
+import { claimPasswordChangeAttempt, releasePasswordChangeAttempt } from './throttle.ts';
 
 /** Users, as the API, the pages and the host-side CLI change them: hashing here, storing in db/. */
 
@@ -29,6 +30,12 @@ export class LastAdminError extends Error {
 }
 export class WrongPasswordError extends Error {
   override name = 'WrongPasswordError';
+}
+export class TooManyAttemptsError extends Error {
+  override name = 'TooManyAttemptsError';
+  constructor(readonly retryAfter: number) {
+    super(`too many wrong passwords; try again in ${retryAfter} s`);
+  }
 }
 
 export const newPassword = z.string().min(12, 'use at least 12 characters').max(1000);
@@ -117,9 +124,12 @@ export async function changeOwnPassword(
   keepSession: string | null,
 ): Promise<UserSummary> {
   const user = await findUser(db, username);
-  if (!user || !(await verifyPassword(user.passwordHash, current))) {
+  if (!user) throw new NoSuchUserError(`no user named ${username}`);
+  const claim = await claimPasswordChangeAttempt(db, user.id);
+  if (!claim.ok) throw new TooManyAttemptsError(claim.retryAfter);
+  if (!(await verifyPassword(user.passwordHash, current)))
     throw new WrongPasswordError('the current password is wrong');
-  }
+  await releasePasswordChangeAttempt(db, user.id);
   if (current === next) throw new WrongPasswordError('choose a password different from the current one');
   const actor = { id: user.id, name: user.username };
   return (await changeAccount(db, actor, username, { password: next }, keepSession)).user;

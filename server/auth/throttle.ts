@@ -18,6 +18,7 @@ export const LIMITS = {
   accountMemorySecs: 86_400,
   ip: 20,
   windowMs: 15 * 60_000,
+  passwordChange: 5,
 };
 
 export type Claim = { ok: true } | { ok: false; retryAfter: number };
@@ -51,16 +52,15 @@ export async function claimAccountAttempt(db: Db, username: string): Promise<Cla
   return { ok: false, retryAfter: await retryAfter(db, key, sql`next_attempt_at`) };
 }
 
-/** Counts one attempt against the client address, or says how long it must wait. */
-export async function claimIpAttempt(db: Db, ip: string): Promise<Claim> {
-  const key = ipKey(ip);
+/** Counts one attempt under `key`, at most `limit` per window, or says how long to wait. */
+async function claimWindowed(db: Db, key: string, limit: number): Promise<Claim> {
   const expired = sql`t.window_start < now() - make_interval(secs => ${LIMITS.windowMs / 1000})`;
   const claimed = await db.execute(
     sql`INSERT INTO login_throttle AS t (key, failures, window_start) VALUES (${key}, 1, now())
         ON CONFLICT (key) DO UPDATE SET
           failures = CASE WHEN ${expired} THEN 1 ELSE t.failures + 1 END,
           window_start = CASE WHEN ${expired} THEN now() ELSE t.window_start END
-        WHERE ${expired} OR t.failures < ${LIMITS.ip}
+        WHERE ${expired} OR t.failures < ${limit}
         RETURNING failures`,
   );
   if (claimed.rows.length > 0) return { ok: true };
@@ -68,10 +68,24 @@ export async function claimIpAttempt(db: Db, ip: string): Promise<Claim> {
   return { ok: false, retryAfter: await retryAfter(db, key, until) };
 }
 
-/** Gives back an address's claim: a success, or an attempt the account's delay refused unchecked. */
-export async function releaseIpAttempt(db: Db, ip: string): Promise<void> {
-  await db.execute(sql`UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = ${ipKey(ip)}`);
+/** Gives back a windowed claim: a success, or an attempt refused before its password was checked. */
+async function releaseWindowed(db: Db, key: string): Promise<void> {
+  await db.execute(sql`UPDATE login_throttle SET failures = greatest(failures - 1, 0) WHERE key = ${key}`);
 }
+
+/** Counts one attempt against the client address, or says how long it must wait. */
+export const claimIpAttempt = (db: Db, ip: string): Promise<Claim> => claimWindowed(db, ipKey(ip), LIMITS.ip);
+export const releaseIpAttempt = (db: Db, ip: string): Promise<void> => releaseWindowed(db, ipKey(ip));
+
+/**
+ * Checks of the current password when a signed-in user changes it: a stolen session must not
+ * become a way to guess the password. Limited per user, apart from sign-in's limits.
+ */
+const passwordChangeKey = (userId: string) => `pwchange:${userId}`;
+export const claimPasswordChangeAttempt = (db: Db, userId: string): Promise<Claim> =>
+  claimWindowed(db, passwordChangeKey(userId), LIMITS.passwordChange);
+export const releasePasswordChangeAttempt = (db: Db, userId: string): Promise<void> =>
+  releaseWindowed(db, passwordChangeKey(userId));
 
 /** Forgets counters that no longer hold anything back, so guessed names do not pile up. */
 export async function pruneLoginThrottle(db: Db): Promise<void> {

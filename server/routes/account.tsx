@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ChangePasswordPage } from '../../views/account.tsx';
-import { changeOwnPassword, newPassword, WrongPasswordError } from '../auth/accounts.ts';
+import { changeOwnPassword, newPassword, TooManyAttemptsError, WrongPasswordError } from '../auth/accounts.ts';
 import { beginSession } from '../auth/cookies.ts';
 import { CHANGE_PASSWORD_PAGE } from '../auth/password-gate.ts';
 import type { AppEnv } from '../context.ts';
@@ -19,6 +19,10 @@ async function changeMine(c: Context<AppEnv>, body: z.infer<typeof passwordChang
   } catch (err) {
     if (err instanceof WrongPasswordError)
       throw badRequest(err.message, { fieldErrors: { currentPassword: [err.message] } });
+    if (err instanceof TooManyAttemptsError) {
+      c.header('Retry-After', String(err.retryAfter));
+      throw new HttpError(429, 'too_many_attempts', err.message);
+    }
     throw err;
   }
   if (c.var.via === 'session') await beginSession(c, user.id);
@@ -30,8 +34,8 @@ export const accountRoutes = new Hono<AppEnv>()
   )
   .post(CHANGE_PASSWORD_PAGE, requireRole('viewer'), async (c) => {
     const form = await c.req.parseBody();
-    const page = (error: string) =>
-      c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} error={error} />, 400);
+    const page = (error: string, status: 400 | 429 = 400) =>
+      c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} error={error} />, status);
     const parsed = passwordChange.safeParse({
       currentPassword: form.currentPassword,
       newPassword: form.newPassword,
@@ -41,7 +45,7 @@ export const accountRoutes = new Hono<AppEnv>()
     try {
       await changeMine(c, parsed.data);
     } catch (err) {
-      if (err instanceof HttpError && err.status === 400) return page(err.message);
+      if (err instanceof HttpError && (err.status === 400 || err.status === 429)) return page(err.message, err.status);
       throw err;
     }
     return c.redirect('/', 303);
