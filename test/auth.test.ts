@@ -302,7 +302,11 @@ describe('DECKHAND_TRUSTED_PROXIES: forwarded headers count only from a trusted 
     await createUser(proxied.database.db, 'kim', 'viewer', PASSWORD);
     await createUser(h.database.db, 'kim', 'viewer', PASSWORD);
     const https = { 'X-Forwarded-Proto': 'https' };
-    const viaProxy = await post(behindProxy, 'kim', PASSWORD, https);
+    // The browser is on https://… at the proxy, and says so in Origin.
+    const viaProxy = await post(behindProxy, 'kim', PASSWORD, {
+      ...https,
+      Origin: behindProxy.replace('http:', 'https:'),
+    });
     expect(viaProxy.status).toBe(303);
     expect(viaProxy.headers.get('set-cookie')).toMatch(/deckhand_session=[^;]+;[^,]*Secure/);
     const spoofed = await post(direct, 'kim', PASSWORD, https);
