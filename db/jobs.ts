@@ -146,8 +146,11 @@ export async function recordProgress(db: Db, id: string, progress: number, step:
   );
 }
 
-export async function setPid(db: Db, id: string, pid: number | null): Promise<void> {
-  await db.execute(sql`UPDATE jobs SET pid = ${pid} WHERE id = ${id}`);
+/** Records the job's current process group; only while this worker still runs the job, so a late write never lands on an ended row. */
+export async function setPid(db: Db, id: string, owner: string, pid: number | null): Promise<void> {
+  await db.execute(
+    sql`UPDATE jobs SET pid = ${pid} WHERE id = ${id} AND lease_owner = ${owner} AND status IN ('active', 'waiting')`,
+  );
 }
 
 export type EndStatus = 'succeeded' | 'failed' | 'cancelled' | 'retrying';

@@ -6,10 +6,10 @@ import { connectDatabase } from '../db/client.ts';
 import { locateDatabase } from '../db/locate.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
+import { startLeaseReaper } from '../jobs/lib/lease-reaper.ts';
 import { createProducer } from '../jobs/lib/queue.ts';
-import { startReaper } from '../worker/reaper.ts';
+import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { createApp } from './app.ts';
-import { startReconciler } from './reconciler.ts';
 import { stopWithParent } from './supervisor.ts';
 import { reloadTls, tlsServeOptions } from './tls.ts';
 import { RELOAD_TLS_MESSAGE, RESTART_MESSAGE, RETIRE_MESSAGE, superviseWebProcesses } from './web-primary.ts';
@@ -75,7 +75,11 @@ async function runSupervisor(registry: KindRegistry, config: ReturnType<typeof l
   const database = connectDatabase(databaseUrl, 4);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
   const stopReconciler = startReconciler(database.db, producer, registry, log);
-  const stopReaper = startReaper(database.db, log, Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)));
+  // Marks rows lost only: killing a dead worker's processes is for the workers (DESIGN §9).
+  const stopReaper = startLeaseReaper(database.db, log, {
+    leaseMs: config.DECKHAND_LEASE_MS,
+    everyMs: Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)),
+  });
   const web = superviseWebProcesses(config, database.db, log);
   await web.start();
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../config.ts';
 import { insertQueuedJob } from '../db/jobs.ts';
-import { reconcileOnce } from '../server/reconciler.ts';
+import { reconcileOnce } from '../jobs/lib/reconciler.ts';
 import {
   api,
   type BackendName,

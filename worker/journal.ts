@@ -1,6 +1,7 @@
 import type { Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { appendEvent, recordProgress } from '../db/jobs.ts';
+import { OrderedWrites } from './ordered-writes.ts';
 import { RedactingStream, Redactor } from './redactor.ts';
 
 type Stream = 'stdout' | 'stderr';
@@ -15,6 +16,7 @@ export interface ProcessOutput {
 const PROGRESS_LINE = /^::progress\s+(\d{1,3})(?:\s+(.*))?$/;
 const FLUSH_MS = 200;
 const MAX_CHUNK = 16_384;
+const GAP_REASON = 'writes to the database fell behind by more than the output cap (it was unreachable or slow)';
 
 /**
  * Writes one job's progress and output to its append-only history, in the
@@ -39,11 +41,22 @@ export class JobJournal {
     private readonly log: Logger,
   ) {}
 
-  /** Serialises writes so sequence numbers follow the order of events. */
-  private append(write: () => Promise<void>): Promise<void> {
-    this.chain = this.chain
-      .then(write)
-      .catch((err) => this.log.error({ err, jobId: this.jobId }, 'journal write failed'));
+  private writes: OrderedWrites | undefined;
+
+  /**
+   * Serialises writes so sequence numbers follow the order of events, holding them through a
+   * database outage. The backlog is bounded: output alone stays within the cap (plus the
+   * truncation marker, progress a little more); past that, writes are dropped and marked with a
+   * `gap` event.
+   */
+  private append(bytes: number, write: () => Promise<void>): Promise<void> {
+    this.writes ??= new OrderedWrites(
+      this.capBytes + MAX_CHUNK,
+      (gap) => appendEvent(this.db, this.jobId, 'gap', { ...gap, reason: GAP_REASON }),
+      this.log,
+      this.jobId,
+    );
+    this.chain = this.writes.push(bytes, write);
     return this.chain;
   }
 
@@ -56,7 +69,8 @@ export class JobJournal {
   private record(percent: number, step: string | null): Promise<void> {
     this.flush();
     const p = Math.max(0, Math.min(100, Math.round(percent)));
-    return this.append(() => recordProgress(this.db, this.jobId, p, step?.slice(0, 200) ?? null));
+    const text = step?.slice(0, 200) ?? null;
+    return this.append(32 + (text?.length ?? 0), () => recordProgress(this.db, this.jobId, p, text));
   }
 
   /** A process's stdout and stderr, each redacted as a stream before it is parsed or batched. */
@@ -121,7 +135,7 @@ export class JobJournal {
     }
     this.written += Buffer.byteLength(text);
     const data = { stream: chunk.stream, text, ...(this.truncated ? { truncated: true } : {}) };
-    void this.append(() => appendEvent(this.db, this.jobId, 'output', data));
+    void this.append(Buffer.byteLength(text), () => appendEvent(this.db, this.jobId, 'output', data));
   }
 
   /** Writes whatever is still buffered and waits for every write. */

@@ -1,39 +1,39 @@
-import os from 'node:os';
 import type { Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { reapExpiredLeases } from '../db/jobs.ts';
+import { startLeaseReaper } from '../jobs/lib/lease-reaper.ts';
+import { killOrphanedJobProcesses } from './orphans.ts';
 
-/**
- * Ends jobs whose worker died: after the lease expires they become `lost`
- * (never rerun silently). A dead worker's process group may outlive it, so a
- * reaper on the same host kills that group.
- */
-export async function reapOnce(db: Db, log: Logger): Promise<number> {
-  const lost = await reapExpiredLeases(db);
-  for (const job of lost) {
-    log.warn({ jobId: job.id, worker: job.owner }, 'job lost: its worker stopped renewing the lease');
-    if (job.pid && job.owner?.startsWith(`${os.hostname()}:`)) {
-      try {
-        process.kill(-job.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  return lost.length;
+/** How often a worker looks for job processes that outlived their worker: prompt, and cheap (a /proc scan). */
+const ORPHAN_SCAN_MS = 1000;
+
+export interface ReaperOptions {
+  leaseMs: number;
+  everyMs: number;
+  hostname: string;
 }
 
-export function startReaper(db: Db, log: Logger, everyMs: number): () => void {
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    await reapOnce(db, log)
-      .catch((err) => log.warn({ err }, 'reaper pass failed'))
+/**
+ * A worker's reaper: marks `lost` the jobs whose worker stopped renewing its lease (see the lease
+ * reaper), and kills on this host the processes of jobs whose worker died or that have ended,
+ * as soon as they are seen: a dead worker's job is stopped at once, not a lease later.
+ */
+export function startReaper(db: Db, log: Logger, opts: ReaperOptions): () => void {
+  let scanning = false;
+  const scan = async () => {
+    if (scanning) return;
+    scanning = true;
+    await killOrphanedJobProcesses(db, opts.hostname, log)
+      .catch((err) => log.debug({ err: String(err) }, 'orphan scan failed'))
       .finally(() => {
-        running = false;
+        scanning = false;
       });
-  }, everyMs);
+  };
+  const stopLeases = startLeaseReaper(db, log, { ...opts, onLost: () => void scan() });
+  void scan();
+  const timer = setInterval(scan, ORPHAN_SCAN_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    stopLeases();
+  };
 }

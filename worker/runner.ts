@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job, Processor } from 'bullmq';
+import { DelayedError, type Job, type Processor } from 'bullmq';
 import { ZodError } from 'zod';
 import type { Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type ClaimedJob, claimJob, finishAttempt, renewLease, setPid } from '../db/jobs.ts';
 import { type LockHolder, releaseTarget, setWaiting, tryLockTarget } from '../db/locks.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import { JobCancelledError, JobValidationError, UnrecoverableError, WorkerShutdownError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
 import type { JobPayload } from '../jobs/lib/queue.ts';
 import { execInGroup } from './exec.ts';
+import { holdThroughOutage } from './hold.ts';
 import { JobJournal } from './journal.ts';
 import type { Redactor } from './redactor.ts';
 
@@ -26,6 +28,8 @@ export interface RunnerDeps {
 }
 
 const LOCK_POLL_MS = 250;
+/** A job whose claim could not reach the database goes back to BullMQ for about this long. */
+const CLAIM_RETRY_MS = 1000;
 
 class LeaseLostError extends Error {
   override name = 'LeaseLostError';
@@ -68,16 +72,25 @@ export function createRunner(deps: RunnerDeps) {
   const heartbeatMs = Math.min(1000, Math.floor(deps.leaseMs / 3));
 
   function startHeartbeat(id: string, ac: AbortController): NodeJS.Timeout {
+    let renewing = false; // during an outage a renewal can take seconds; never stack them up
     return setInterval(async () => {
+      if (renewing) return;
+      renewing = true;
       try {
         const lease = await renewLease(deps.db, id, deps.owner, deps.leaseMs);
         if (!lease.owned) ac.abort(new LeaseLostError('the lease on this job was lost'));
         else if (lease.cancelRequested) ac.abort(new JobCancelledError('cancelled by a user'));
       } catch (err) {
-        deps.log.warn({ err, jobId: id }, 'lease renewal failed');
+        deps.log.warn({ err: String(err), jobId: id }, 'lease renewal failed');
+      } finally {
+        renewing = false;
       }
     }, heartbeatMs);
   }
+
+  /** A write about a running job that must land even if PostgreSQL is briefly away. */
+  const held = <T>(jobId: string, what: string, write: () => Promise<T>) =>
+    holdThroughOutage(write, deps.log, what, { jobId });
 
   function contextFor(job: ClaimedJob, signal: AbortSignal, journal: JobJournal): JobContext {
     return {
@@ -96,7 +109,8 @@ export function createRunner(deps: RunnerDeps) {
           timeoutMs: opts.timeoutMs,
           graceMs: deps.cancelGraceMs,
           signal: opts.unstoppable ? new AbortController().signal : signal,
-          onSpawn: (pid) => void setPid(deps.db, job.id, pid).catch(() => {}),
+          // The reaper finds a dead worker's processes by this pid, so it is written even after an outage.
+          onSpawn: (pid) => void held(job.id, 'pid', () => setPid(deps.db, job.id, deps.owner, pid)).catch(() => {}),
           onStdout: (chunk) => out?.stdout(chunk),
           onStderr: (chunk) => out?.stderr(chunk),
         }).finally(() => out?.end());
@@ -107,7 +121,9 @@ export function createRunner(deps: RunnerDeps) {
   /** Error messages are redacted: one may quote a process's output, a secret-bearing URL or a value. */
   async function settle(job: ClaimedJob, err: unknown, redactor: Redactor): Promise<void> {
     const end = (status: 'failed' | 'cancelled' | 'retrying', error: string) =>
-      finishAttempt(deps.db, job.id, deps.owner, status, { error: redactor.redact(error) });
+      held(job.id, 'final status', () =>
+        finishAttempt(deps.db, job.id, deps.owner, status, { error: redactor.redact(error) }),
+      );
     if (err instanceof LeaseLostError) return; // the reaper has already recorded it as lost
     if (err instanceof JobCancelledError) return void (await end('cancelled', 'cancelled by a user'));
     if (err instanceof WorkerShutdownError) return void (await end('failed', err.message));
@@ -119,17 +135,19 @@ export function createRunner(deps: RunnerDeps) {
 
   /** One lock per target across all kinds: wait (as `waiting`, naming the holder) until it is ours. */
   async function lockTarget(job: ClaimedJob & { target: string }, signal: AbortSignal): Promise<void> {
-    let holder = await tryLockTarget(deps.db, job.target, job.id);
+    const tryLock = () => held(job.id, 'target lock', () => tryLockTarget(deps.db, job.target, job.id));
+    let holder = await tryLock();
     if (!holder) return;
     const step = (h: LockHolder) => `waiting for ${job.target}: held by job ${h.jobId} (${h.kind})`;
-    await setWaiting(deps.db, job.id, deps.owner, true, step(holder));
+    const first = holder;
+    await held(job.id, 'waiting', () => setWaiting(deps.db, job.id, deps.owner, true, step(first)));
     while (holder) {
       await sleep(LOCK_POLL_MS, undefined, { signal }).catch(() => {
         throw signal.reason;
       });
-      holder = await tryLockTarget(deps.db, job.target, job.id);
+      holder = await tryLock();
     }
-    await setWaiting(deps.db, job.id, deps.owner, false, null);
+    await held(job.id, 'waiting', () => setWaiting(deps.db, job.id, deps.owner, false, null));
   }
 
   async function run(job: ClaimedJob): Promise<void> {
@@ -145,9 +163,11 @@ export function createRunner(deps: RunnerDeps) {
       const req = kind.request.parse(kind.fromStored(job));
       const result = await kind.run(contextFor(job, ac.signal, journal), req, deps.env);
       await journal.close();
-      await finishAttempt(deps.db, job.id, deps.owner, 'succeeded', {
-        result: journal.redactor.redactDeep(result ?? null),
-      });
+      await held(job.id, 'final status', () =>
+        finishAttempt(deps.db, job.id, deps.owner, 'succeeded', {
+          result: journal.redactor.redactDeep(result ?? null),
+        }),
+      );
     } catch (err) {
       await journal.close();
       await settle(job, ac.signal.aborted ? ac.signal.reason : err, journal.redactor);
@@ -158,8 +178,31 @@ export function createRunner(deps: RunnerDeps) {
     }
   }
 
-  const processor: Processor<JobPayload> = async (bullJob: Job<JobPayload>) => {
-    const job = await claimJob(deps.db, bullJob.data.id, deps.owner, deps.leaseMs);
+  /**
+   * A claim that cannot reach the database must not use up the BullMQ attempt, or BullMQ would
+   * fail the job while its row stays `queued`: it goes back to the queue, delayed, untouched.
+   */
+  async function claim(bullJob: Job<JobPayload>, token: string | undefined): Promise<ClaimedJob | null> {
+    try {
+      return await claimJob(deps.db, bullJob.data.id, deps.owner, deps.leaseMs);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      deps.log.warn(
+        { jobId: bullJob.data.id, err: String(err) },
+        'claim could not reach the database: job back to the queue',
+      );
+      await bullJob
+        .moveToDelayed(Date.now() + CLAIM_RETRY_MS + Math.round(Math.random() * CLAIM_RETRY_MS), token)
+        .catch(() => {
+          // The queue is down too (BullMQ on the same PostgreSQL): the job's queue lock lapses, BullMQ
+          // fails it as stalled, and the reconciler sees a `queued` row without a live job and re-adds it.
+        });
+      throw new DelayedError();
+    }
+  }
+
+  const processor: Processor<JobPayload> = async (bullJob: Job<JobPayload>, token?: string) => {
+    const job = await claim(bullJob, token);
     if (!job) return { skipped: true }; // cancelled, already ended, or held by another worker
     deps.log.info({ jobId: job.id, kind: job.kind, attempt: job.attempt }, 'job started');
     await run(job);

@@ -5,6 +5,7 @@ import type { KindRegistry } from '../jobs/index.ts';
 import { WorkerShutdownError } from '../jobs/lib/errors.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
 import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
+import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
 
@@ -60,8 +61,13 @@ export async function startWorkerService(
   );
   worker.on('error', (err) => log.warn({ err: err.message }, 'worker connection error'));
   await worker.waitUntilReady();
-  const stopReaper = startReaper(db, log, Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)));
+  const stopReaper = startReaper(db, log, {
+    leaseMs: config.DECKHAND_LEASE_MS,
+    everyMs: Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)),
+    hostname: config.hostname,
+  });
   const probe = await createProducer(queue);
+  const stopReconciler = startReconciler(db, probe, registry, log);
 
   // bullmq#4378: after an outage a worker can stop fetching while claiming to run.
   const watchdog = setInterval(async () => {
@@ -80,6 +86,7 @@ export async function startWorkerService(
     async close(graceMs) {
       clearInterval(watchdog);
       stopReaper();
+      stopReconciler();
       const closing = worker.close();
       const finished = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
       if (!finished) {

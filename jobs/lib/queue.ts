@@ -45,6 +45,8 @@ export interface Producer {
   add(kind: string, id: string, retry: RetryPolicy): Promise<void>;
   exists(id: string): Promise<boolean>;
   waitingCount(): Promise<number>;
+  /** Ids of jobs BullMQ still means to hand to a worker (waiting, delayed, prioritized). */
+  pendingJobIds(limit?: number): Promise<string[]>;
   /** BullMQ's own state of a job (for diagnostics and tests). */
   state(id: string): Promise<string>;
   /** False while a Redis connection is down, so producers can refuse at once. */
@@ -112,6 +114,10 @@ export async function createProducer(s: QueueSettings): Promise<Producer> {
     isConnected: () => !connection || connection.status === 'ready',
     state: (id) => guard(queue.getJobState(id), 'queue state'),
     waitingCount: () => guard(queue.getWaitingCount(), 'queue count'),
+    async pendingJobIds(limit = 1000) {
+      const jobs = await guard(queue.getJobs(['wait', 'delayed', 'prioritized'], 0, limit - 1), 'queue list');
+      return jobs.flatMap((j) => (j?.id ? [j.id] : []));
+    },
     async remove(id) {
       await guard(queue.remove(id), 'queue remove').catch(() => {});
     },
