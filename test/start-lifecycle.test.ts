@@ -83,7 +83,7 @@ describe('shutdown ordering: a long cancel grace and jobs that ignore SIGTERM', 
         REDIS_URL: h.queue.redisUrl ?? '',
         DECKHAND_QUEUE: h.queue.name,
         DECKHAND_SCRIPTS_DIR: h.config.DECKHAND_SCRIPTS_DIR,
-        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY,
+        ...(h.config.DECKHAND_SECRET_KEY ? { DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY } : {}),
         DECKHAND_WORKERS: '1',
         DECKHAND_WEB_PROCESSES: '1',
         // Longer than the supervisor's old fixed margin (shutdown grace + 5 s) beyond the shutdown grace.
