@@ -1,4 +1,7 @@
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { api, eventually, type Harness, harness, type TestUser } from './support/app.ts';
 import { freePort, PrivatePostgres } from './support/postgres.ts';
 
@@ -74,5 +77,26 @@ describe('a PostgreSQL outage (private cluster, stopped and started)', () => {
     expect(after.status).toBe(202);
     expect((await api(h, op, 'GET', `/api/jobs/${id}`)).json.status).toBe('queued');
     expect((await api(h, op, 'GET', '/api/jobs')).status).toBe(200);
+  });
+});
+
+describe('which database errors mean "unavailable"', () => {
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (err: unknown) => err,
+    );
+
+  it('a refused connection and a pool that cannot connect do; a failing query does not', async () => {
+    const refused = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/x` });
+    refused.on('error', () => {});
+    expect(isDatabaseUnavailable(await failure(refused.query('SELECT 1')))).toBe(true);
+    await refused.end();
+    // A bad query on a live server (drizzle wraps it) is a bug to see as a 500, not an outage.
+    const divide = await failure(h.database.db.execute(sql`SELECT 1 / ${0}::int`));
+    expect(divide).toBeInstanceOf(Error);
+    expect(isDatabaseUnavailable(divide)).toBe(false);
+    const nul = await failure(h.database.db.execute(sql`SELECT ${'a\u0000b'}::text`));
+    expect(isDatabaseUnavailable(nul)).toBe(false);
   });
 });
