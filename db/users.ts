@@ -60,9 +60,12 @@ export interface UserChange {
   mustChangePassword?: boolean;
 }
 
+/** Serializes changes that could remove an admin: two concurrent demotions must not both see the other. */
+const ADMINS_LOCK = 0x6465636b; // "deck"
+
 /**
  * Applies a change unless it would leave no enabled admin; returns the updated user, null when
- * there is no such user, or 'last_admin'. The check and the update are one statement.
+ * there is no such user, or 'last_admin'. A demotion checks and updates under one transaction lock.
  */
 export async function updateUser(
   db: Db,
@@ -72,11 +75,15 @@ export async function updateUser(
   const demotes = (change.role !== undefined && change.role !== 'admin') || change.disabled === true;
   const keepsAnAdmin = sql`EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND NOT o.disabled AND o.username <> ${username})`;
   const guard = demotes ? sql`(${users.role} <> 'admin' OR ${users.disabled} OR ${keepsAnAdmin})` : sql`true`;
-  const [row] = await db
-    .update(users)
-    .set(change)
-    .where(and(eq(users.username, username), guard))
-    .returning(summary);
+  const row = await db.transaction(async (tx) => {
+    if (demotes) await tx.execute(sql`SELECT pg_advisory_xact_lock(${ADMINS_LOCK})`);
+    const [updated] = await tx
+      .update(users)
+      .set(change)
+      .where(and(eq(users.username, username), guard))
+      .returning(summary);
+    return updated;
+  });
   if (row) return row;
   return (await findUser(db, username)) ? 'last_admin' : null;
 }

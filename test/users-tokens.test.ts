@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureInitialAdmin } from '../server/auth/accounts.ts';
+import { changeAccount, ensureInitialAdmin } from '../server/auth/accounts.ts';
 import { api, type Harness, harness, type TestUser } from './support/app.ts';
 
 let h: Harness;
@@ -232,6 +232,23 @@ describe('users API and page (admins only)', () => {
         role: 'admin',
         disabled: false,
       });
+      // Two admins demoting each other at once, again and again: one of them always stays an admin.
+      await solo.user('admin', 'second');
+      const actor = { id: null, name: 'test' };
+      for (let round = 0; round < 20; round++) {
+        await solo.database.db.execute(sql`UPDATE users SET role = 'admin', disabled = false`);
+        const outcomes = await Promise.all([
+          changeAccount(solo.database.db, actor, 'second', { role: 'viewer' }, null).then(
+            () => 'ok',
+            (e) => e.name,
+          ),
+          changeAccount(solo.database.db, actor, 'only', { disabled: true }, null).then(
+            () => 'ok',
+            (e) => e.name,
+          ),
+        ]);
+        expect(outcomes.sort(), `round ${round}`).toEqual(['LastAdminError', 'ok']);
+      }
     } finally {
       await solo.close();
     }
