@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { maskRepoUrl, realRepoUrl, repoUrlSecrets, sealableRepoUrl } from '../jobs/lib/repo-credential.ts';
+import {
+  gitFetchAuth,
+  maskRepoUrl,
+  realRepoUrl,
+  repoUrlSecrets,
+  sealableRepoUrl,
+} from '../jobs/lib/repo-credential.ts';
 import { RedactingStream, Redactor } from '../worker/redactor.ts';
 
 /** Feeds `writes` through a stream one by one, then ends it; returns what came out, write by write. */
@@ -83,6 +89,18 @@ describe('repository URL credentials', () => {
     expect(() => sealableRepoUrl('https://***@git.example.com/a/b.git', null)).toThrow(/no credential is stored/);
     expect(realRepoUrl(saved.url, saved.credential)).toBe('https://bob:t0k%40n@git.example.com/a/b.git');
     expect(realRepoUrl(saved.url, { origin: 'https://other', secret: 'x' })).toBe(saved.url);
+    expect(gitFetchAuth('https://bob:t0k%40n@git.example.com/a/b.git')).toEqual({
+      url: 'https://git.example.com/a/b.git',
+      env: {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'http.https://git.example.com/.extraHeader',
+        GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('bob:t0k@n').toString('base64')}`,
+      },
+    });
+    expect(gitFetchAuth('https://tok3n@h/r.git').env.GIT_CONFIG_VALUE_0).toBe(
+      `Authorization: Basic ${Buffer.from('tok3n:').toString('base64')}`,
+    );
+    expect(gitFetchAuth('ssh://u:pw12@h/r.git')).toEqual({ url: 'ssh://u:pw12@h/r.git', env: {} });
     expect(repoUrlSecrets('https://bob:t0k%40n@git.example.com/a/b.git').sort()).toEqual(
       ['bob:t0k%40n', 't0k%40n', 't0k@n'].sort(),
     );

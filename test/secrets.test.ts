@@ -28,15 +28,32 @@ function expectNoSecret(where: string, text: string) {
   for (const mark of MARKS) expect(text.includes(mark), `${where} holds "${mark}"`).toBe(false);
 }
 
+/** Command lines of every process on the host that show a piece of the secret (any local user can read them). */
+function commandLinesWithSecret(): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (MARKS.some((m) => cmdline.includes(m))) found.push(cmdline);
+    } catch {
+      // the process has gone
+    }
+  }
+  return found;
+}
+
 /**
  * A git repository over HTTP (git's "dumb" protocol: plain files) that answers only
  * with Basic auth as deckhand and the secret, so a deploy that fetches from it proves
- * the worker put the sealed credential back into the URL.
+ * the worker handed the sealed credential to git. While git waits for each answer,
+ * the server looks at every command line on the host for the secret.
  */
 async function serveRepoWithAuth(bareDir: string) {
   const expected = `Basic ${Buffer.from(`deckhand:${SECRET}`).toString('base64')}`;
-  const seen = { authorized: 0 };
+  const seen = { authorized: 0, requests: 0, commandLines: [] as string[] };
   const server = http.createServer((req, res) => {
+    seen.requests += 1;
+    seen.commandLines.push(...commandLinesWithSecret());
     if (req.headers.authorization !== expected) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end();
       return;
@@ -156,6 +173,7 @@ describe('a secret never leaves the vault: env secret and repository credential,
   it('a deploy fetches with the real credential, hands the secret (with its %( ) to supervisor intact, and redacts every line', async () => {
     const job = await finished({ kind: 'deploy', target: 'app', ref: 'leaky' }, 'succeeded');
     expect(git.seen.authorized).toBeGreaterThan(0);
+    expect(git.seen.commandLines).toEqual([]); // git had the credential, yet no command line showed it
     const pid = (await run('supervisorctl', ['-c', sup.config, 'pid', 'app'])).stdout.trim();
     const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(environ).toContain(`APP_SECRET=${SECRET}`);
@@ -167,9 +185,9 @@ describe('a secret never leaves the vault: env secret and repository credential,
     expect(events.map((e: { data: { step?: string } }) => e.data.step)).toContain('installing with [secret]');
   });
 
-  it("a failed deploy's error names the repository with its credential redacted", async () => {
+  it("a failed deploy's error names the repository without its credential", async () => {
     const job = await finished({ kind: 'deploy', target: 'app', ref: 'no-such-ref' }, 'failed');
-    expect(job.error).toContain(`no-such-ref is not a branch, tag or commit of http://[secret]@127.0.0.1:${git.port}`);
+    expect(job.error).toContain(`no-such-ref is not a branch, tag or commit of http://127.0.0.1:${git.port}/repo.git`);
   });
 
   it("a job's result and its error (built from what a process printed, retried once) are redacted", async () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ProcessFailedError, UnrecoverableError } from '../jobs/lib/errors.ts';
 import type { JobContext } from '../jobs/lib/kind.ts';
+import { gitFetchAuth } from '../jobs/lib/repo-credential.ts';
 import { makeFreshDir } from './safe-dirs.ts';
 
 /**
@@ -92,13 +93,17 @@ export async function ensureMirror(gitDir: string): Promise<void> {
   await ensurePrivateDir(gitDir);
 }
 
-/** Fetches every branch and tag into the mirror and resolves `ref` there to a full commit sha. */
-export async function fetchAndResolve(ctx: JobContext, gitDir: string, repo: string, ref: string) {
+/**
+ * Fetches every branch and tag into the mirror and resolves `ref` there to a full commit sha.
+ * A credential in `repo` goes to git in its environment, never on a command line.
+ */
+export async function fetchAndResolve(ctx: JobContext, gitDir: string, realRepo: string, ref: string) {
   await ensureMirror(gitDir);
   // No templates: nothing (sample hooks included) is copied in from outside.
   await git(ctx, 'init', ['--bare', '--quiet', '--template=', gitDir], { quiet: true });
   const refspecs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
-  await git(ctx, 'fetch', ['--prune', '--no-tags', '--quiet', '--end-of-options', repo, ...refspecs], { gitDir });
+  const { url: repo, env } = gitFetchAuth(realRepo);
+  await git(ctx, 'fetch', ['--prune', '--no-tags', '--quiet', '--end-of-options', repo, ...refspecs], { gitDir, env });
   const sha = await git(ctx, 'rev-parse', ['--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
     gitDir,
     quiet: true,

@@ -80,16 +80,40 @@ export function realRepoUrl(url: string, stored: RepoCredential | null): string 
   return format(p, stored.secret);
 }
 
+const decoded = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // not valid percent-encoding: git would send it as written
+  }
+};
+
+/**
+ * How git gets a real URL's credential without it reaching any process's
+ * command line (which every local user, a target's service account included,
+ * can read in /proc): over http(s) the URL goes without it, and the credential
+ * as a Basic Authorization header in git's environment, for that origin only.
+ * Other schemes keep the URL as it is (ssh takes no password from a URL anyway).
+ */
+export function gitFetchAuth(url: string): { url: string; env: Record<string, string> } {
+  const p = parse(url);
+  if (!p?.secret || p.secret === REPO_MASK || !/^https?$/i.test(p.scheme)) return { url, env: {} };
+  const login = p.user === null ? `${decoded(p.secret)}:` : `${decoded(p.user)}:${decoded(p.secret)}`;
+  return {
+    url: format({ ...p, user: null }, null),
+    env: {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: `http.${originOf(p)}/.extraHeader`,
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(login).toString('base64')}`,
+    },
+  };
+}
+
 /** What output must never show of a real URL: its credential, as written and as git decodes it, and its userinfo. */
 export function repoUrlSecrets(url: string): string[] {
   const p = parse(url);
   if (!p?.secret || p.secret === REPO_MASK) return [];
-  const forms = [p.secret, p.user === null ? p.secret : `${p.user}:${p.secret}`];
-  try {
-    forms.push(decodeURIComponent(p.secret));
-  } catch {
-    // not valid percent-encoding: git sends it as written
-  }
+  const forms = [p.secret, p.user === null ? p.secret : `${p.user}:${p.secret}`, decoded(p.secret)];
   return [...new Set(forms)];
 }
 
