@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { sendControl } from '../db/control.ts';
 import {
@@ -13,6 +11,7 @@ import {
 import { assertEnvWritable, type DeployTarget, envFileOf } from '../worker/deploy-service.ts';
 import { buildRelease, cleanHalfMade, goLive } from '../worker/deploy-steps.ts';
 import {
+  hasRelease,
   layoutOf,
   prepareReleasesDir,
   RELEASE_NAME,
@@ -107,9 +106,9 @@ async function recordedRelease(
   try {
     const recorded = await checkRollback(env, t.target.name, req);
     if (req.release === previous) throw new UnrecoverableError(`${req.release} is already the live release`);
-    const { releasesDir } = layoutOf(t.target.name, t.deploy, env);
-    if (!fs.existsSync(path.join(releasesDir, req.release))) {
-      throw new UnrecoverableError(`${req.release} is missing from ${releasesDir}`);
+    const layout = layoutOf(t.target.name, t.deploy, env);
+    if (!(await hasRelease(layout, req.release))) {
+      throw new UnrecoverableError(`${req.release} is missing from ${layout.releasesDir}`);
     }
     const built = { release: req.release, sha: recorded.sha ?? '' };
     await updateDeployment(env.db, ctx.jobId, { ...built, ref: recorded.ref, phase: 'built' });

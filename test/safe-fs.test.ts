@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backupOf, restoreBackup, swapIn } from '../worker/cert-files.ts';
-import { layoutOf, removeRelease, switchCurrent } from '../worker/releases.ts';
+import { hasRelease, layoutOf, prepareReleasesDir, removeRelease, switchCurrent } from '../worker/releases.ts';
 import { makeFreshDir } from '../worker/safe-dirs.ts';
 import { OutsideManagedPathsError, SymlinkRefusedError } from '../worker/safe-fs.ts';
 import { writePrivateFile } from '../worker/service-env.ts';
@@ -171,5 +171,30 @@ describe('managed files are written without following what a service account pla
     });
     await expect(switchCurrent(outsideLayout, '20260101000000-aaaaaaa')).rejects.toThrow(OutsideManagedPathsError);
     expect(fs.existsSync(path.join(outside, 'current'))).toBe(false);
+  });
+
+  it('checks code out only into a releases directory nobody else can write, and takes no planted link for a release', async () => {
+    const app = path.join(root, 'managed', 'shop');
+    const layout = layoutOf('shop', { releasesDir: path.join(app, 'releases') } as never, {
+      stateDir: root,
+      managedPaths: managed,
+    });
+    await prepareReleasesDir(layout);
+    expect(fs.statSync(layout.releasesDir).uid).toBe(process.getuid!());
+    fs.chownSync(layout.releasesDir, NOBODY, NOBODY);
+    await expect(prepareReleasesDir(layout)).rejects.toThrow(/it belongs to uid 65534 .* not group- or world-writable/);
+    fs.chownSync(layout.releasesDir, process.getuid!(), process.getgid!());
+    fs.chmodSync(layout.releasesDir, 0o777);
+    await expect(prepareReleasesDir(layout)).rejects.toThrow(/refusing the releases directory/);
+    fs.chmodSync(layout.releasesDir, 0o755);
+    await prepareReleasesDir(layout);
+    fs.mkdirSync(path.join(outside, '20260103000000-ccccccc'));
+    fs.symlinkSync(
+      path.join(outside, '20260103000000-ccccccc'),
+      path.join(layout.releasesDir, '20260103000000-ccccccc'),
+    );
+    fs.mkdirSync(path.join(layout.releasesDir, '20260104000000-ddddddd'));
+    expect(await hasRelease(layout, '20260103000000-ccccccc')).toBe(false);
+    expect(await hasRelease(layout, '20260104000000-ddddddd')).toBe(true);
   });
 });

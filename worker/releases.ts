@@ -4,7 +4,7 @@ import type { KindEnv } from '../jobs/lib/kind.ts';
 import type { DeploySpec } from '../jobs/lib/targets.ts';
 import { mirrorOf } from './git-mirror.ts';
 import { makeManagedDir, removeManagedEntry, replaceSymlink } from './safe-dirs.ts';
-import { realDirOf } from './safe-fs.ts';
+import { realDirOf, UnsafePathError } from './safe-fs.ts';
 
 /** `<UTC yyyymmddhhmmss>-<sha7>`: sorts by time, and is the only shape Deckhand ever deletes. */
 export const RELEASE_NAME = /^\d{14}-[0-9a-f]{7}$/;
@@ -33,9 +33,28 @@ export function layoutOf(
   };
 }
 
-/** Creates the releases directory (and its parents) under the managed paths, refusing planted symlinks. */
+/**
+ * Creates the releases directory (and its parents) under the managed paths, refusing planted
+ * symlinks. Root checks code out there, so it must be the worker's and writable by nobody else:
+ * whoever could rename a fresh release directory could swap in a symlink before git writes.
+ */
 export async function prepareReleasesDir(layout: ReleaseLayout): Promise<void> {
-  await makeManagedDir(layout.releasesDir, layout.managedPaths);
+  const real = await makeManagedDir(layout.releasesDir, layout.managedPaths);
+  const st = await fs.stat(real);
+  const uid = process.getuid?.() ?? st.uid;
+  if (st.uid !== uid || (st.mode & 0o022) !== 0) {
+    throw new UnsafePathError(
+      `refusing the releases directory ${layout.releasesDir}: it belongs to uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}; it must be uid ${uid}'s and not group- or world-writable`,
+    );
+  }
+}
+
+/** True when `release` is a real directory in the releases directory (a planted symlink is not a release). */
+export async function hasRelease(layout: ReleaseLayout, release: string): Promise<boolean> {
+  if (!RELEASE_NAME.test(release)) return false;
+  const real = await realDirOf(path.join(layout.releasesDir, release), layout.managedPaths);
+  const st = await fs.lstat(real).catch(() => null);
+  return Boolean(st?.isDirectory());
 }
 
 export function releaseName(at: Date, sha: string): string {
