@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { createUser } from '../server/auth/accounts.ts';
-import { DEVICE_FAILURES } from '../server/auth/devices.ts';
+import { DEVICE_FAILURES, DEVICES_PER_USER } from '../server/auth/devices.ts';
 import { passwordChecks } from '../server/auth/passwords.ts';
 import { LIMITS } from '../server/auth/throttle.ts';
 import { type Harness, harness } from './support/app.ts';
@@ -237,6 +237,19 @@ describe('login throttle housekeeping', () => {
       sql`SELECT key FROM login_throttle WHERE key IN ('user:stale-guess', 'ip:192.0.2.250', 'user:still-delayed')`,
     );
     expect(left.rows).toEqual([{ key: 'user:still-delayed' }]);
+  });
+});
+
+describe('known devices', () => {
+  it('keeps a user’s most recent DEVICES_PER_USER devices, however many cookie-less sign-ins there are', async () => {
+    const u = await createUser(h.database.db, 'cookieless', 'viewer', PASSWORD);
+    const first = deviceCookie(await loginFrom('192.0.2.60', 'cookieless', PASSWORD))!;
+    for (let i = 0; i < DEVICES_PER_USER + 5; i++) {
+      expect((await loginFrom('192.0.2.60', 'cookieless', PASSWORD)).status).toBe(303);
+    }
+    const rows = await h.database.db.execute(sql`SELECT id FROM login_devices WHERE user_id = ${u.id}`);
+    expect(rows.rows).toHaveLength(DEVICES_PER_USER);
+    expect(rows.rows.map((r) => r.id)).not.toContain(first.split('.')[0]);
   });
 });
 
