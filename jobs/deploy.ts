@@ -73,7 +73,15 @@ async function deployableTarget(env: KindEnv, name: string): Promise<DeployTarge
   assertSecretsDeliverable(target, secrets, env.managedPaths);
   // The stored URL is masked; git gets the real one, whose credential run() redacts from the job's records.
   const deploy = { ...target.spec.deploy, repo: realRepoUrl(target.spec.deploy.repo, credential) };
-  return { target, deploy, secrets };
+  // A deploy of Deckhand migrates Deckhand's own database, wherever the worker finds it.
+  const migrateEnv = target.spec.manager === 'self' ? env.ownConnection : undefined;
+  return { target, deploy, secrets, migrateEnv };
+}
+
+/** Connection URLs, and the passwords inside them, are secrets in a step's output. */
+function secretsOf(own: Readonly<Record<string, string>> | undefined): string[] {
+  const urls = [own?.DATABASE_URL, own?.REDIS_URL].filter((u): u is string => Boolean(u));
+  return urls.flatMap((u) => [u, decodeURIComponent(URL.parse(u)?.password ?? '')]).filter(Boolean);
 }
 
 /** A rollback must name a release that was live and still exists, and must own up to later migrations. */
@@ -145,7 +153,7 @@ export default defineKind({
 
   async run(ctx, req, env) {
     const t = await deployableTarget(env, req.target);
-    ctx.redact([...Object.values(t.secrets), ...repoUrlSecrets(t.deploy.repo)]);
+    ctx.redact([...Object.values(t.secrets), ...secretsOf(t.migrateEnv), ...repoUrlSecrets(t.deploy.repo)]);
     const layout = layoutOf(t.target.name, t.deploy, env);
     await prepareReleasesDir(layout);
     const previous = await readCurrent(layout);
