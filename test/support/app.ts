@@ -44,8 +44,9 @@ export async function harness(
   const database = await freshDatabase(opts.adminUrl);
   const queueName = `t_${randomBytes(5).toString('hex')}`;
   const backend = opts.backend ?? 'redis';
-  // Deckhand's own state (git mirrors) per harness, so test files never share a mirror.
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'deckhand-data-'));
+  // Deckhand's own state (git mirrors) per harness, so test files never share a mirror. Created by
+  // the first deploy only, so a harness that never deploys leaves nothing behind.
+  const dataDir = path.join(os.tmpdir(), `deckhand-data-${randomBytes(6).toString('hex')}`);
   const config = loadConfig({
     DECKHAND_DATA_DIR: dataDir,
     DATABASE_URL: database.url,
@@ -92,10 +93,13 @@ export async function harness(
       };
     },
     async close() {
-      await Promise.all(workers.map((w) => w.close(1000)));
-      await producer.close();
-      await database.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      try {
+        await Promise.all(workers.map((w) => w.close(1000)));
+        await producer.close();
+        await database.drop();
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
