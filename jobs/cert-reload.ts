@@ -5,6 +5,7 @@ import { adapterFor } from '../worker/adapters/index.ts';
 import { restoreBackup, swapIn } from '../worker/cert-files.ts';
 import { restartWebTier } from '../worker/self-restart.ts';
 import { waitForFingerprint } from '../worker/tls-probe.ts';
+import { trustedConfigPath } from '../worker/trusted-config.ts';
 import { inspectBundle } from './lib/certs.ts';
 import { JobValidationError, ProcessFailedError } from './lib/errors.ts';
 import { defineKind, type JobContext, type KindEnv } from './lib/kind.ts';
@@ -45,7 +46,7 @@ async function reload(ctx: JobContext, env: KindEnv, spec: TlsTarget, restoring 
     await adapterFor(spec, exec).apply(spec.tls.reload === 'signal' ? 'reload' : 'restart');
     return;
   }
-  const conf = spec.tls.nginxConfig ? ['-c', spec.tls.nginxConfig] : [];
+  const conf = spec.tls.nginxConfig ? ['-c', await trustedConfigPath(spec.tls.nginxConfig)] : [];
   for (const args of [
     ['-t', ...conf],
     [...conf, '-s', 'reload'],
@@ -84,6 +85,9 @@ export default defineKind({
       `new certificate ${inspected.subject}, ${inspected.fingerprint}, valid until ${inspected.notAfter.toISOString()}\n`,
     );
 
+    // `nginx -t` alone loads the modules its config names, as root: refuse, before touching the pair,
+    // a config that anyone but root could edit.
+    if (spec.tls.reload === 'nginx' && spec.tls.nginxConfig) await trustedConfigPath(spec.tls.nginxConfig);
     await ctx.progress(25, `writing the new pair to ${spec.tls.certPath}`);
     await swapIn(spec.tls, certPem, keyPem, env.managedPaths);
     try {

@@ -10,6 +10,7 @@ import { waitHealthy } from './health.ts';
 import { type ReleaseLayout, readCurrent } from './releases.ts';
 import { assertWebTierRuns, restartWebTier } from './self-restart.ts';
 import { defaultDropIn, supervisorProgram, systemdDropIn, writePrivateFile } from './service-env.ts';
+import { trustedConfigPath } from './trusted-config.ts';
 import { verifiedRestart } from './verified-restart.ts';
 
 async function run(exec: Exec, file: string, args: string[]) {
@@ -67,8 +68,9 @@ async function deliverEnvironment(exec: Exec, target: Target, layout: ReleaseLay
       env: secrets,
     });
     await writePrivateFile(spec.deploy.programFile, text, layout.managedPaths);
-    await run(exec, 'supervisorctl', supervisorctlArgv.reread(spec.configPath));
-    await run(exec, 'supervisorctl', supervisorctlArgv.update(spec.configPath, spec.program));
+    const config = await trustedConfigPath(spec.configPath);
+    await run(exec, 'supervisorctl', supervisorctlArgv.reread(config));
+    await run(exec, 'supervisorctl', supervisorctlArgv.update(config, spec.program));
   }
 }
 
