@@ -184,6 +184,9 @@ describe('the deckhand CLI (real processes, real database)', () => {
     expect((await cli(['jobs'], env)).stderr).toMatch(/401/);
     expect((await cli(['token', 'list', '--user', 'tokenuser'])).stdout).toMatch(new RegExp(`${id}.*revoked`));
     expect((await cli(['token', 'revoke', 'nosuchtoken'])).stderr).toMatch(/no token/);
+    expect((await cli(['token', 'create', '--user', 'tokenuser', '--expires', '0d'])).stderr).toMatch(
+      /--expires takes/,
+    );
     const audit = await h.database.db.execute(
       sql`SELECT action, details::text AS d FROM audit_log WHERE subject = 'tokenuser' ORDER BY id`,
     );

@@ -61,7 +61,7 @@ export async function userChange(config: Config, name: string, change: AccountCh
 /** `30d`, `12h`, `90m` → a date in the future. */
 export function parseExpiry(text: string): Date {
   const m = /^(\d{1,5})([dhm])$/.exec(text);
-  if (!m) throw new CliError('--expires takes a number and a unit: 30d, 12h or 90m');
+  if (!m || Number(m[1]) === 0) throw new CliError('--expires takes a number and a unit: 30d, 12h or 90m');
   const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
   return new Date(Date.now() + Number(m[1]) * unit);
 }
