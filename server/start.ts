@@ -60,6 +60,8 @@ async function shutdown(signal: string) {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+// A closed terminal sends SIGHUP to the whole process group: stop as cleanly as on SIGTERM, jobs included.
+process.on('SIGHUP', () => void shutdown('SIGHUP'));
 // `npm start` forwards SIGTERM/SIGINT only to a script that execs node; if npm (or whatever started
 // this) dies without forwarding anything, stop as if signalled.
 stopWithParent((why) => void shutdown(why));

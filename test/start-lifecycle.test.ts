@@ -57,27 +57,32 @@ describe('npm start with the embedded database: signals and a dying parent stop 
   }, 120_000);
 });
 
-describe('shutdown ordering: a long cancel grace and jobs that ignore SIGTERM', () => {
+describe('stopping with jobs running (SIGTERM-ignoring scripts)', () => {
   let h: Harness;
   let op: TestUser;
   let dataDir: string;
   let run: NpmStart | undefined;
-  const jobIds: string[] = [];
+  let jobIds: string[] = [];
   beforeAll(async () => {
     h = await harness({ backend: 'redis' });
     op = await h.user('operator');
-    dataDir = fs.mkdtempSync('/tmp/deckhand-shutdown-');
   });
-  afterAll(async () => {
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync('/tmp/deckhand-shutdown-');
+    jobIds = [];
+  });
+  afterEach(async () => {
     await run?.cleanup(jobIds);
-    await h?.close();
+    run = undefined;
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+  afterAll(() => h?.close());
 
-  it('kills the jobs, ends their rows failed (shutdown) and only then lets the supervisor stop the worker', async () => {
-    run = await npmStart({
+  const start = async (env: Record<string, string>, detached = false) =>
+    npmStart({
       dataDir,
       port: await freePort(),
+      detached,
       env: {
         DATABASE_URL: h.database.url,
         REDIS_URL: h.queue.redisUrl ?? '',
@@ -86,12 +91,13 @@ describe('shutdown ordering: a long cancel grace and jobs that ignore SIGTERM', 
         ...(h.config.DECKHAND_SECRET_KEY ? { DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY } : {}),
         DECKHAND_WORKERS: '1',
         DECKHAND_WEB_PROCESSES: '1',
-        // Longer than the supervisor's old fixed margin (shutdown grace + 5 s) beyond the shutdown grace.
-        DECKHAND_SHUTDOWN_GRACE_MS: '500',
-        DECKHAND_CANCEL_GRACE_MS: '7000',
+        ...env,
       },
     });
-    for (let i = 0; i < 3; i++) {
+
+  /** `count` hang jobs whose scripts (and their children) ignore SIGTERM, once each is running. */
+  async function hangingJobs(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
       const res = await api(h, op, 'POST', '/api/jobs', {
         kind: 'script',
         script: 'hang',
@@ -100,7 +106,6 @@ describe('shutdown ordering: a long cancel grace and jobs that ignore SIGTERM', 
       expect(res.status).toBe(202);
       jobIds.push(res.json.id);
     }
-    // Each script and its child are running (they print their pids first).
     for (const id of jobIds) {
       await eventually(
         async () => {
@@ -111,19 +116,36 @@ describe('shutdown ordering: a long cancel grace and jobs that ignore SIGTERM', 
         `job ${id} to start its script`,
       );
     }
-    expect(run.leftovers(jobIds).length).toBeGreaterThan(run.processes().length);
+    expect(run!.leftovers(jobIds).length).toBeGreaterThan(run!.processes().length);
+  }
 
-    // Straight to the supervisor, as systemd or a user's kill would.
-    process.kill(run.supervisorPid(), 'SIGTERM');
-    expect(await run.exited).toBe(0);
-    await expectAllGone(run, jobIds, 5_000);
+  async function expectEndedByShutdown() {
     const rows = await h.database.db.execute(
       sql`SELECT status, error FROM jobs WHERE id = ANY(${`{${jobIds.join(',')}}`}::uuid[])`,
     );
     expect(rows.rows).toEqual(
       jobIds.map(() => ({ status: 'failed', error: 'the worker shut down before the job finished' })),
     );
-    const log = fs.readFileSync(run.logFile, 'utf8');
-    expect(log).not.toMatch(/did not stop in time/);
+  }
+
+  it('a long cancel grace: the jobs are killed and recorded before the supervisor would kill the worker', async () => {
+    // The cancel grace is longer than the supervisor's old fixed margin (shutdown grace + 5 s).
+    run = await start({ DECKHAND_SHUTDOWN_GRACE_MS: '500', DECKHAND_CANCEL_GRACE_MS: '7000' });
+    await hangingJobs(3);
+    // Straight to the supervisor, as systemd or a user's kill would.
+    process.kill(run.supervisorPid(), 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    await expectAllGone(run, jobIds, 5_000);
+    await expectEndedByShutdown();
+    expect(fs.readFileSync(run.logFile, 'utf8')).not.toMatch(/did not stop in time/);
+  }, 120_000);
+
+  it('SIGHUP to the whole process group (a closed terminal) stops as gracefully as SIGTERM', async () => {
+    run = await start({ DECKHAND_SHUTDOWN_GRACE_MS: '500', DECKHAND_CANCEL_GRACE_MS: '500' }, true);
+    await hangingJobs(2);
+    process.kill(-run.npm.pid!, 'SIGHUP');
+    await run.exited;
+    await expectAllGone(run, jobIds, 15_000);
+    await expectEndedByShutdown();
   }, 120_000);
 });

@@ -41,6 +41,8 @@ export async function runWorker(registry: KindRegistry): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A closed terminal sends SIGHUP to the whole process group: stop as cleanly as on SIGTERM, jobs included.
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
   // Started by `npm start`: a supervisor that died (even by SIGKILL) must not leave this worker taking jobs.
   stopWithParent((why) => void shutdown(why));
 }

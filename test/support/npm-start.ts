@@ -37,12 +37,15 @@ export async function npmStart(o: {
   port: number;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** In a process group of its own, as a shell runs a job: a test may then signal the whole group. */
+  detached?: boolean;
 }): Promise<NpmStart> {
   const mark = randomBytes(6).toString('hex');
   const logFile = path.join(o.dataDir, 'deckhand.log');
   const log = fs.openSync(logFile, 'a');
   const npm = spawn('npm', ['start'], {
     cwd: root,
+    detached: o.detached ?? false,
     stdio: ['ignore', log, log],
     env: {
       PATH: process.env.PATH,
