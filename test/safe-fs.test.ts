@@ -3,7 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backupOf, restoreBackup, swapIn } from '../worker/cert-files.ts';
-import { hasRelease, layoutOf, prepareReleasesDir, removeRelease, switchCurrent } from '../worker/releases.ts';
+import {
+  hasRelease,
+  layoutOf,
+  prepareReleasesDir,
+  releaseDirOf,
+  removeRelease,
+  switchCurrent,
+} from '../worker/releases.ts';
 import { makeFreshDir } from '../worker/safe-dirs.ts';
 import { OutsideManagedPathsError, SymlinkRefusedError } from '../worker/safe-fs.ts';
 import { writePrivateFile } from '../worker/service-env.ts';
@@ -150,7 +157,7 @@ describe('managed files are written without following what a service account pla
       stateDir: root,
       managedPaths: managed,
     });
-    await expect(removeRelease(layout, '20260101000000-aaaaaaa')).rejects.toThrow(OutsideManagedPathsError);
+    await expect(removeRelease(layout, '20260101000000-aaaaaaa')).rejects.toThrow(SymlinkRefusedError);
     expect(fs.existsSync(path.join(outside, '20260101000000-aaaaaaa'))).toBe(true);
     fs.rmSync(path.join(app, 'releases'));
     fs.mkdirSync(path.join(app, 'releases'));
@@ -196,5 +203,13 @@ describe('managed files are written without following what a service account pla
     fs.mkdirSync(path.join(layout.releasesDir, '20260104000000-ddddddd'));
     expect(await hasRelease(layout, '20260103000000-ccccccc')).toBe(false);
     expect(await hasRelease(layout, '20260104000000-ddddddd')).toBe(true);
+    // `releases` swapped for a link to another managed directory (another app's releases) is refused too.
+    const other = path.join(root, 'managed', 'other-releases');
+    fs.mkdirSync(path.join(other, '20260104000000-ddddddd'), { recursive: true });
+    fs.renameSync(layout.releasesDir, path.join(app, 'old-releases'));
+    fs.symlinkSync(other, layout.releasesDir);
+    await expect(releaseDirOf(layout, '20260105000000-eeeeeee')).rejects.toThrow(SymlinkRefusedError);
+    await expect(removeRelease(layout, '20260104000000-ddddddd')).rejects.toThrow(SymlinkRefusedError);
+    expect(fs.existsSync(path.join(other, '20260104000000-ddddddd'))).toBe(true);
   });
 });

@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { halfMadeReleases, updateDeployment } from '../db/deployments.ts';
 import { UnrecoverableError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
 import type { Exec } from './adapters/types.ts';
 import { type DeployTarget, restartRelease } from './deploy-service.ts';
 import { checkout, fetchAndResolve } from './git-mirror.ts';
-import { layoutOf, type ReleaseLayout, releaseName, removeRelease, switchCurrent } from './releases.ts';
+import { layoutOf, type ReleaseLayout, releaseDirOf, releaseName, removeRelease, switchCurrent } from './releases.ts';
 
 /** The deploy job's steps (jobs/deploy.ts runs them in order); each reports progress and streams output. */
 
@@ -43,7 +42,7 @@ export async function buildRelease(ctx: JobContext, env: KindEnv, t: DeployTarge
     ctx.output('stdout', `${ref} is ${sha}\n`);
     await updateDeployment(env.db, ctx.jobId, { sha, release: name });
     await ctx.progress(15, `checking out ${sha.slice(0, 7)} into ${name}`);
-    const dir = await checkout(ctx, layout.gitDir, path.join(layout.releasesDir, name), sha, layout.managedPaths);
+    const dir = await checkout(ctx, layout.gitDir, await releaseDirOf(layout, name), sha, layout.managedPaths);
     const stepEnv = {
       ...t.secrets,
       ...(process.env.HOME ? { HOME: process.env.HOME } : {}),

@@ -4,7 +4,7 @@ import type { KindEnv } from '../jobs/lib/kind.ts';
 import type { DeploySpec } from '../jobs/lib/targets.ts';
 import { mirrorOf } from './git-mirror.ts';
 import { makeManagedDir, removeManagedEntry, replaceSymlink } from './safe-dirs.ts';
-import { realDirOf, UnsafePathError } from './safe-fs.ts';
+import { realDirOf, resolveManaged, UnsafePathError } from './safe-fs.ts';
 
 /** `<UTC yyyymmddhhmmss>-<sha7>`: sorts by time, and is the only shape Deckhand ever deletes. */
 export const RELEASE_NAME = /^\d{14}-[0-9a-f]{7}$/;
@@ -34,26 +34,39 @@ export function layoutOf(
 }
 
 /**
- * Creates the releases directory (and its parents) under the managed paths, refusing planted
- * symlinks. Root checks code out there, so it must be the worker's and writable by nobody else:
- * whoever could rename a fresh release directory could swap in a symlink before git writes.
+ * The releases directory's real path, checked right before each use: under the managed paths,
+ * not itself a symlink, the worker's and writable by nobody else. Root checks code out and
+ * removes releases in it, so whoever could rename or replace an entry there could steer those
+ * writes (a fresh release directory swapped for a symlink before git writes into it).
  */
-export async function prepareReleasesDir(layout: ReleaseLayout): Promise<void> {
-  const real = await makeManagedDir(layout.releasesDir, layout.managedPaths);
-  const st = await fs.stat(real);
+async function realReleasesDir(layout: ReleaseLayout): Promise<string> {
+  const real = await resolveManaged(layout.releasesDir, layout.managedPaths);
+  const st = await fs.lstat(real);
   const uid = process.getuid?.() ?? st.uid;
-  if (st.uid !== uid || (st.mode & 0o022) !== 0) {
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o777).toString(8);
     throw new UnsafePathError(
-      `refusing the releases directory ${layout.releasesDir}: it belongs to uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}; it must be uid ${uid}'s and not group- or world-writable`,
+      `refusing the releases directory ${layout.releasesDir}: it belongs to uid ${st.uid} with mode ${mode}; it must be a directory of uid ${uid}'s, not group- or world-writable`,
     );
   }
+  return real;
+}
+
+/** Creates the releases directory (and its parents) under the managed paths, refusing planted symlinks. */
+export async function prepareReleasesDir(layout: ReleaseLayout): Promise<void> {
+  await makeManagedDir(layout.releasesDir, layout.managedPaths);
+  await realReleasesDir(layout);
+}
+
+/** Where a new release is checked out: in the checked releases directory. */
+export async function releaseDirOf(layout: ReleaseLayout, release: string): Promise<string> {
+  return path.join(await realReleasesDir(layout), release);
 }
 
 /** True when `release` is a real directory in the releases directory (a planted symlink is not a release). */
 export async function hasRelease(layout: ReleaseLayout, release: string): Promise<boolean> {
   if (!RELEASE_NAME.test(release)) return false;
-  const real = await realDirOf(path.join(layout.releasesDir, release), layout.managedPaths);
-  const st = await fs.lstat(real).catch(() => null);
+  const st = await fs.lstat(await releaseDirOf(layout, release)).catch(() => null);
   return Boolean(st?.isDirectory());
 }
 
@@ -79,7 +92,7 @@ export async function switchCurrent(layout: ReleaseLayout, release: string): Pro
 
 export async function removeRelease(layout: ReleaseLayout, release: string): Promise<void> {
   if (!RELEASE_NAME.test(release)) throw new Error(`refusing to remove ${release}: not a release name`);
-  await removeManagedEntry(path.join(layout.releasesDir, release), layout.managedPaths);
+  await removeManagedEntry(await releaseDirOf(layout, release), layout.managedPaths);
 }
 
 /**
