@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sendControl } from '../db/control.ts';
 import { api, eventually, type Harness, harness, processAlive, type TestUser } from './support/app.ts';
 import { describePids, type NpmStart, npmStart } from './support/npm-start.ts';
 import { freePort } from './support/process.ts';
@@ -133,6 +134,19 @@ describe('stopping with jobs running (SIGTERM-ignoring scripts)', () => {
     run = await start({ DECKHAND_SHUTDOWN_GRACE_MS: '500', DECKHAND_CANCEL_GRACE_MS: '7000' });
     await hangingJobs(3);
     // Straight to the supervisor, as systemd or a user's kill would.
+    process.kill(run.supervisorPid(), 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    await expectAllGone(run, jobIds, 5_000);
+    await expectEndedByShutdown();
+    expect(fs.readFileSync(run.logFile, 'utf8')).not.toMatch(/did not stop in time/);
+  }, 120_000);
+
+  it('SIGTERM while a recycle waits for its jobs: the normal grace applies, nothing is killed with the worker', async () => {
+    run = await start({ DECKHAND_SHUTDOWN_GRACE_MS: '500', DECKHAND_CANCEL_GRACE_MS: '500' });
+    await hangingJobs(2);
+    // As after a deploy of Deckhand: the worker waits (hours if need be) for its jobs, then exits 75.
+    await sendControl(h.database.db, { type: 'recycle-workers', by: 'test' });
+    await eventually(async () => fs.readFileSync(run!.logFile, 'utf8').includes('recycled after a deploy'), 15_000);
     process.kill(run.supervisorPid(), 'SIGTERM');
     expect(await run.exited).toBe(0);
     await expectAllGone(run, jobIds, 5_000);

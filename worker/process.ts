@@ -31,7 +31,12 @@ export async function runWorker(registry: KindRegistry): Promise<void> {
 
   let stopping = false;
   async function shutdown(reason: string, code = 0, graceMs = config.DECKHAND_SHUTDOWN_GRACE_MS) {
-    if (stopping) return;
+    if (stopping) {
+      // A SIGTERM during a recycle's long wait for its jobs: from now on only the normal grace applies,
+      // so the jobs are stopped and recorded before the supervisor (or systemd) kills this process.
+      service.shortenGrace(graceMs);
+      return;
+    }
     stopping = true;
     log.info({ reason, active: service.activeCount() }, 'worker stopping');
     await stopListening();

@@ -14,9 +14,16 @@ export interface WorkerService {
   activeCount(): number;
   /** Stops taking jobs, lets running ones finish for `graceMs`, then stops them. */
   close(graceMs: number): Promise<void>;
+  /** During a close: running jobs get at most `graceMs` more (a SIGTERM during a recycle's long wait). */
+  shortenGrace(graceMs: number): void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The running jobs' remaining time during a close; a SIGTERM may shorten it. */
+interface Grace {
+  endsAt: number;
+  timer?: NodeJS.Timeout;
+  restart(ms: number): void;
+}
 
 /** This worker's own database and queue, as the environment that `deckhand migrate` reads. */
 const connectionEnv = (q: QueueSettings): Record<string, string> => ({
@@ -80,15 +87,30 @@ export async function startWorkerService(
   watchdog.unref();
   log.info({ owner, backend: probe.backend }, 'worker ready');
 
+  const grace: Grace = { endsAt: Number.POSITIVE_INFINITY, restart: () => {} };
   return {
     owner,
     activeCount: runner.activeCount,
+    shortenGrace(graceMs) {
+      if (Date.now() + graceMs >= grace.endsAt) return;
+      grace.endsAt = Date.now() + graceMs; // a cap for a close that has not started yet
+      grace.restart(graceMs);
+    },
     async close(graceMs) {
       clearInterval(watchdog);
       stopReaper();
       stopReconciler();
       const closing = worker.close();
-      const finished = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
+      const graceOver = new Promise<false>((resolve) => {
+        grace.restart = (ms) => {
+          clearTimeout(grace.timer);
+          grace.endsAt = Date.now() + ms;
+          grace.timer = setTimeout(() => resolve(false), ms);
+        };
+      });
+      grace.restart(Math.max(0, Math.min(graceMs, grace.endsAt - Date.now())));
+      const finished = await Promise.race([closing.then(() => true), graceOver]);
+      clearTimeout(grace.timer);
       if (!finished) {
         log.warn({ active: runner.activeCount() }, 'grace period over: stopping running jobs');
         // Each job's group gets SIGTERM, then SIGKILL after the cancel grace; its row ends `failed` once
