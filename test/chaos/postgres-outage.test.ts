@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type BackendName, eventually, type Harness, harness, sleep, type TestUser } from '../support/app.ts';
 import { freePort, PrivatePostgres } from '../support/postgres.ts';
@@ -85,6 +86,10 @@ describe.each<BackendName>(['redis', 'postgres'])('a PostgreSQL outage under loa
       const recoveryMs = Date.now() - restartedAt;
 
       const records = await jobRecords(h, ids);
+      // Workers resumed: the first claim or end recorded after the restart.
+      const resumed = await h.database.db.execute(sql`SELECT extract(epoch FROM min(at)) * 1000 AS at FROM job_events
+      WHERE type = 'status' AND data->>'status' IN ('active', 'succeeded') AND at > to_timestamp(${restartedAt / 1000})`);
+      const resumedAfterMs = Math.round(Number(resumed.rows[0]?.at) - restartedAt);
       const runsByJob = runs.runs();
       const { orphans, leftovers } = await settle(h, records);
       const duplicates = records.filter(
@@ -110,7 +115,8 @@ describe.each<BackendName>(['redis', 'postgres'])('a PostgreSQL outage under loa
           duplicates: duplicates.length,
           missingLines: missingLines.length,
           gaps: records.reduce((n, r) => n + r.gaps, 0),
-          recoveryAfterRestartMs: recoveryMs,
+          resumedAfterRestartMs: resumedAfterMs,
+          allEndedAfterRestartMs: recoveryMs,
           workerRestarts: pool.restarts,
           queueOrphans: orphans.length,
           leftoverProcesses: leftovers.length,
