@@ -43,6 +43,8 @@ interface GitRun {
 /** git without a shell, hooks, prompts or any config but the mirror's own, which only Deckhand writes. */
 function git(ctx: JobContext, command: string, args: string[], o: GitRun) {
   const env: Record<string, string> = {
+    // First, so that nothing a caller passes can turn the settings below back off.
+    ...o.env,
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_ATTR_NOSYSTEM: '1',
@@ -50,7 +52,6 @@ function git(ctx: JobContext, command: string, args: string[], o: GitRun) {
     GIT_ALLOW_PROTOCOL: TRANSPORTS.join(':'),
     // ssh still finds its keys and known_hosts under HOME; git's own files there are ignored (above).
     ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
-    ...o.env,
   };
   const where = [...(o.gitDir ? [`--git-dir=${o.gitDir}`] : []), ...(o.workTree ? [`--work-tree=${o.workTree}`] : [])];
   const argv = [...HARDENED, ...where, command, ...args];
