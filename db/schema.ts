@@ -178,6 +178,8 @@ export const targets = pgTable('targets', {
   spec: jsonb('spec').$type<Record<string, unknown>>().notNull(),
   /** AES-256-GCM of the JSON of the target's environment secrets; null when it has none. */
   secretEnv: bytea('secret_env'),
+  /** The host whose workers serve this target (DESIGN §9); null is the local host, DECKHAND_HOST_NAME. */
+  host: text('host'),
   createdAt: tstz('created_at').notNull().defaultNow(),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });
@@ -236,4 +238,77 @@ export const deployments = pgTable(
     finishedAt: tstz('finished_at'),
   },
   (t) => [index('deployments_target_idx').on(t.target, t.createdAt.desc())],
+);
+
+/**
+ * Live reads of a host (DESIGN §9), served by a worker on that host: the web tier inserts a
+ * request and NOTIFYs `deckhand_host_request`; one worker of that host claims it, answers in
+ * `reply` (or `error`) and NOTIFYs `deckhand_host_reply`. Rows live for seconds.
+ */
+export const hostRequests = pgTable(
+  'host_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    host: text('host').notNull(),
+    kind: text('kind').notNull(),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    claimedBy: text('claimed_by'),
+    answeredAt: tstz('answered_at'),
+    reply: jsonb('reply'),
+    error: jsonb('error').$type<{ code: string; message: string; details?: unknown }>(),
+  },
+  (t) => [index('host_requests_open_idx').on(t.host, t.createdAt).where(sql`claimed_by IS NULL`)],
+);
+
+/** A host's figures (disk, memory, load, uptime, failed units), written by its workers every few seconds. */
+export const hostStatus = pgTable('host_status', {
+  host: text('host').primaryKey(),
+  figures: jsonb('figures').$type<Record<string, unknown>>().notNull(),
+  worker: text('worker').notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Each target's live status (running, pid, start time, certificate days left), written by a worker of its host. */
+export const targetStatus = pgTable('target_status', {
+  target: text('target').primaryKey(),
+  host: text('host').notNull(),
+  status: jsonb('status').$type<Record<string, unknown>>().notNull(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** A target's process changed (new PID or start time) with no Deckhand job behind it. */
+export const targetRestarts = pgTable(
+  'target_restarts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    target: text('target').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+    oldPid: integer('old_pid'),
+    newPid: integer('new_pid'),
+    detail: text('detail').notNull(),
+  },
+  (t) => [index('target_restarts_target_at_idx').on(t.target, t.at.desc())],
+);
+
+/** Every version of a managed config file applied (or adopted) through Deckhand: who, when, why, the text and its diff. */
+export const configVersions = pgTable(
+  'config_versions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    target: text('target').notNull(),
+    path: text('path').notNull(),
+    version: integer('version').notNull(),
+    text: text('text').notNull(),
+    sha256: text('sha256').notNull(),
+    comment: text('comment').notNull(),
+    actorId: uuid('actor_id'),
+    actor: text('actor').notNull(),
+    jobId: uuid('job_id'),
+    /** How it came to be: applied by a job, adopted from the file on disk (drift), or the first look. */
+    origin: text('origin', { enum: ['applied', 'adopted', 'baseline'] }).notNull(),
+    diff: text('diff').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('config_versions_path_version_idx').on(t.target, t.path, t.version)],
 );
