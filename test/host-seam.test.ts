@@ -64,7 +64,7 @@ describe('host seam: live reads over PostgreSQL, answered by a worker of the nam
   });
 
   it('a host with no worker answers 503 host_unavailable after the timeout, and the request is removed', async () => {
-    const err: HttpError = await client.read('gamma', 'host-figures', {}, 600).catch((e) => e);
+    const err = (await client.read('gamma', 'host-figures', {}, 600).catch((e) => e)) as HttpError;
     expect(err).toBeInstanceOf(HttpError);
     expect(err).toMatchObject({ status: 503, code: 'host_unavailable' });
     expect(err.message).toContain('no worker is serving host gamma');
@@ -74,7 +74,7 @@ describe('host seam: live reads over PostgreSQL, answered by a worker of the nam
 
   it("a worker's refusal keeps its status and code; an internal failure is a 502 without internals; an unknown read is a 400", async () => {
     await expect(client.read('alpha', 'config-file', {})).rejects.toMatchObject({ status: 404, code: 'not_found' });
-    const internal: HttpError = await client.read('alpha', 'log-page', {}).catch((e) => e);
+    const internal = (await client.read('alpha', 'log-page', {}).catch((e) => e)) as HttpError;
     expect(internal).toMatchObject({ status: 502, code: 'host_error' });
     expect(internal.message).not.toContain('/etc/secret-path');
     await expect(client.read('beta', 'config-list', {})).rejects.toMatchObject({ status: 400, code: 'unknown_read' });
