@@ -74,6 +74,11 @@ const envSchema = z.object({
     .string()
     .regex(/^\/[^\0]*$/, 'must be an absolute path')
     .optional(),
+  /** The host this process serves (DESIGN §9): every live read and target names one. Default: the hostname. */
+  DECKHAND_HOST_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, 'a host name: letters, digits, ".", "-" or "_"')
+    .default(os.hostname()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -4,6 +4,7 @@ import type { KindRegistry } from '../jobs/index.ts';
 import type { KindEnv } from '../jobs/lib/kind.ts';
 import type { Producer } from '../jobs/lib/queue.ts';
 import type { SessionUser } from './auth/sessions.ts';
+import type { HostClient } from './host-client.ts';
 
 /** Everything the web tier needs, built once by the entry point (or a test). */
 export interface AppDeps {
@@ -14,6 +15,8 @@ export interface AppDeps {
   /** What job kinds check requests against (scripts, targets, managed paths, secrets). */
   env: KindEnv;
   log: Logger;
+  /** Live reads of a host, answered by one of its workers (DESIGN §9). */
+  host: HostClient;
   /** Present when a web-tier supervisor runs this process: asks it for a rolling restart. */
   control?: { requestRestart(by: string): Promise<void> };
 }

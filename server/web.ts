@@ -10,6 +10,7 @@ import { startLeaseReaper } from '../jobs/lib/lease-reaper.ts';
 import { createProducer } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { createApp } from './app.ts';
+import { createHostClient } from './host-client.ts';
 import { stopWithParent } from './supervisor.ts';
 import { reloadTls, tlsServeOptions } from './tls.ts';
 import { RELOAD_TLS_MESSAGE, RESTART_MESSAGE, RETIRE_MESSAGE, superviseWebProcesses } from './web-primary.ts';
@@ -28,6 +29,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
   const log = createLogger(config.LOG_LEVEL, 'web');
   const database = connectDatabase(databaseUrl, 10);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
+  const host = createHostClient(database.db, log);
   const control = { requestRestart: async (by: string) => void process.send?.({ type: RESTART_MESSAGE, by }) };
   const app = createApp({
     config,
@@ -36,6 +38,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
     registry,
     env: kindEnv(config, database.db),
     log,
+    host,
     control,
   });
   const server = serve({
@@ -63,6 +66,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
     server.close(async () => {
       clearInterval(sweep);
       await producer.close().catch(() => {});
+      await host.close().catch(() => {});
       await database.close().catch(() => {});
       process.exit(0);
     });

@@ -214,8 +214,16 @@ describe('bad input is not logged as an error', () => {
       },
     });
     const log = pino({ level: 'debug' }, sink);
-    const { config, database, producer, registry } = h;
-    const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log });
+    const { config, database, producer, registry, host } = h;
+    const app = createApp({
+      config,
+      db: database.db,
+      producer,
+      registry,
+      env: kindEnv(config, database.db),
+      log,
+      host,
+    });
     const admin = callers[3]!.user!;
     const auth = { Authorization: `Bearer ${admin.token}` };
     const statuses = [

@@ -6,6 +6,8 @@ import { WorkerShutdownError } from '../jobs/lib/errors.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
 import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
+import { hostReadHandlers } from './host-reads/index.ts';
+import { startHostServer } from './host-server.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
 
@@ -73,6 +75,12 @@ export async function startWorkerService(
     everyMs: Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)),
     hostname: config.hostname,
   });
+  const hostServer = startHostServer(db, {
+    host: config.DECKHAND_HOST_NAME,
+    worker: owner,
+    handlers: hostReadHandlers({ config, db, log }),
+    log,
+  });
   const probe = await createProducer(queue);
   const stopReconciler = startReconciler(db, probe, registry, log);
 
@@ -100,6 +108,7 @@ export async function startWorkerService(
       clearInterval(watchdog);
       stopReaper();
       stopReconciler();
+      await hostServer.stop();
       const closing = worker.close();
       const graceOver = new Promise<false>((resolve) => {
         grace.restart = (ms) => {

@@ -12,6 +12,7 @@ import { createApp } from '../../server/app.ts';
 import { createUser } from '../../server/auth/accounts.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { createApiToken } from '../../server/auth/tokens.ts';
+import { createHostClient, type HostClient } from '../../server/host-client.ts';
 import { startWorkerService, type WorkerService } from '../../worker/service.ts';
 import { freshDatabase, redisUrl, type TestDatabase } from './db.ts';
 
@@ -25,6 +26,8 @@ export interface Harness {
   producer: Producer;
   app: ReturnType<typeof createApp>;
   registry: KindRegistry;
+  /** The web tier's side of the host seam; the harness's workers answer for config.DECKHAND_HOST_NAME. */
+  host: HostClient;
   startWorker(): Promise<WorkerService>;
   user(role: Role, name?: string): Promise<TestUser>;
   close(): Promise<void>;
@@ -66,7 +69,8 @@ export async function harness(
   await migrateQueueBackend(queue);
   const producer = await createProducer(queue);
   const registry = opts.registry ?? shippedKinds;
-  const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log });
+  const host = createHostClient(database.db, log);
+  const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log, host });
   const workers: WorkerService[] = [];
   return {
     config,
@@ -75,6 +79,7 @@ export async function harness(
     producer,
     app,
     registry,
+    host,
     async startWorker() {
       const w = await startWorkerService(config, queue, database.db, registry, log, () => {});
       workers.push(w);
@@ -96,6 +101,7 @@ export async function harness(
       try {
         await Promise.all(workers.map((w) => w.close(1000)));
         await producer.close();
+        await host.close();
         await database.drop();
       } finally {
         fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,14 @@
+import type { Config, Logger } from '../../config.ts';
+import type { Db } from '../../db/client.ts';
+import type { HostReadHandlers } from '../host-server.ts';
+
+export interface HostReadDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+}
+
+/** Every live read a worker answers for its host (DESIGN §9), one spread per area. */
+export function hostReadHandlers(_deps: HostReadDeps): HostReadHandlers {
+  return {};
+}
