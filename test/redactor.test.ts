@@ -100,7 +100,9 @@ describe('repository URL credentials', () => {
     expect(gitFetchAuth('https://tok3n@h/r.git').env.GIT_CONFIG_VALUE_0).toBe(
       `Authorization: Basic ${Buffer.from('tok3n:').toString('base64')}`,
     );
-    expect(gitFetchAuth('ssh://u:pw12@h/r.git')).toEqual({ url: 'ssh://u:pw12@h/r.git', env: {} });
+    // git and ssh would put a password on their command lines, which every local user reads in /proc.
+    expect(gitFetchAuth('ssh://u:pw12@h/r.git')).toEqual({ url: 'ssh://u@h/r.git', env: {} });
+    expect(gitFetchAuth('git://:pw12@h/r.git')).toEqual({ url: 'git://h/r.git', env: {} });
     expect(repoUrlSecrets('https://bob:t0k%40n@git.example.com/a/b.git').sort()).toEqual(
       ['bob:t0k%40n', 't0k%40n', 't0k@n'].sort(),
     );

@@ -93,11 +93,13 @@ const decoded = (s: string) => {
  * command line (which every local user, a target's service account included,
  * can read in /proc): over http(s) the URL goes without it, and the credential
  * as a Basic Authorization header in git's environment, for that origin only.
- * Other schemes keep the URL as it is (ssh takes no password from a URL anyway).
+ * Other schemes lose the password (ssh takes none from a URL) and keep the login name.
  */
 export function gitFetchAuth(url: string): { url: string; env: Record<string, string> } {
   const p = parse(url);
-  if (!p?.secret || p.secret === REPO_MASK || !/^https?$/i.test(p.scheme)) return { url, env: {} };
+  if (!p?.secret || p.secret === REPO_MASK) return { url, env: {} };
+  // ssh and git:// never use a password from a URL, but git and ssh would still carry it on their command lines.
+  if (!/^https?$/i.test(p.scheme)) return { url: format(p, null), env: {} };
   const login = p.user === null ? `${decoded(p.secret)}:` : `${decoded(p.user)}:${decoded(p.secret)}`;
   return {
     url: format({ ...p, user: null }, null),
