@@ -1,5 +1,6 @@
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
+import { DEVICE_COOKIE } from './auth/devices.ts';
 import type { AppEnv } from './context.ts';
 import { HttpError } from './errors.ts';
 import { SESSION_COOKIE } from './middleware.ts';
@@ -53,16 +54,19 @@ function checkUrl(raw: string): void {
 /** The headers that reach the database or a comparison (the rest are never read as text). */
 const READ_HEADERS = ['Authorization', 'Idempotency-Key', 'X-CSRF-Token'];
 
-/** Rejects bad text in the URL, the headers we read and the session cookie. */
+/** The cookies whose values reach the database: the session and the known-device cookie (sign-in). */
+const READ_COOKIES = [SESSION_COOKIE, DEVICE_COOKIE];
+
+/** Rejects bad text in the URL, the headers we read and the cookies we read. */
 export const rejectBadRequestText = createMiddleware<AppEnv>(async (c, next) => {
   checkUrl(c.req.url);
   for (const name of READ_HEADERS) {
     const value = c.req.header(name);
     if (value !== undefined && isBadText(value)) throw invalidText('header', name);
   }
-  const session = getCookie(c, SESSION_COOKIE);
-  if (session !== undefined && (isBadText(session) || UNDECODED_ESCAPE.test(session))) {
-    throw invalidText('cookie', SESSION_COOKIE);
+  for (const name of READ_COOKIES) {
+    const value = getCookie(c, name);
+    if (value !== undefined && (isBadText(value) || UNDECODED_ESCAPE.test(value))) throw invalidText('cookie', name);
   }
   await next();
 });

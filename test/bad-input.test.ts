@@ -204,6 +204,26 @@ describe('good text still passes', () => {
   });
 });
 
+describe('the known-device cookie', () => {
+  it('answers 400 to a NUL in it at sign-in, before it reaches the database', async () => {
+    const viewer = callers[1]!.user!;
+    for (const value of [`a${NUL}.b`, `a.b${NUL}`]) {
+      const res = await h.app.request(`${ORIGIN}/login`, {
+        method: 'POST',
+        headers: {
+          Origin: ORIGIN,
+          'Sec-Fetch-Site': 'same-origin',
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Cookie: `deckhand_device=${value}`,
+        },
+        body: `username=${viewer.username}&password=wrong-password`,
+      });
+      expect(res.status, value).toBe(400);
+      expect((await res.json()).error.code).toBe('invalid_text');
+    }
+  });
+});
+
 describe('bad input is not logged as an error', () => {
   it('writes no error line (and no query text) for requests that used to answer 500', async () => {
     const lines: string[] = [];
