@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import { terminalStatuses } from '../jobs/lib/states.ts';
+import { terminalStatuses } from './job-states.ts';
 import type { Db } from './client.ts';
 import { deployments, jobs, users } from './schema.ts';
 

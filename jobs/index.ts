@@ -4,7 +4,7 @@ import type { JobKind } from './lib/kind.ts';
 import restart from './restart.ts';
 import script from './script.ts';
 
-/** The shipped job kinds, by name. Each lives in `jobs/<name>.ts`. */
+/** The shipped job kinds, by name. Each definition lives in `jobs/<name>.ts`, its run half in `worker/kinds/<name>.ts`. */
 export type KindRegistry = ReadonlyMap<string, JobKind<unknown>>;
 
 export function registryOf<T extends unknown[]>(...kinds: { [K in keyof T]: JobKind<T[K]> }): KindRegistry {

@@ -1,7 +1,4 @@
 import { z } from 'zod';
-import { adapterFor } from '../worker/adapters/index.ts';
-import { waitHealthy } from '../worker/health.ts';
-import { verifiedRestart } from '../worker/verified-restart.ts';
 import { JobValidationError } from './lib/errors.ts';
 import { defineKind } from './lib/kind.ts';
 import { loadTarget, targetName } from './lib/targets.ts';
@@ -25,29 +22,4 @@ export default defineKind({
   },
 
   fromStored: (stored) => ({ target: stored.target, mode: stored.params.mode }),
-
-  async run(ctx, req, env) {
-    const { spec } = await loadTarget(env, req.target);
-    await ctx.progress(10, `${req.mode === 'restart' ? 'restarting' : 'reloading'} ${req.target}`);
-    const { before, after } = await verifiedRestart(ctx, req.target, adapterFor(spec, ctx.exec), {
-      mode: req.mode,
-      startIfStopped: false,
-      signal: ctx.signal,
-    });
-    if (spec.healthUrl) {
-      await ctx.progress(85, `health check ${spec.healthUrl}`);
-      await waitHealthy(spec.healthUrl, {
-        timeoutMs: spec.healthTimeoutSec * 1000,
-        verifyTls: spec.healthVerifyTls,
-        signal: ctx.signal,
-      });
-    }
-    await ctx.progress(100, `${req.target} ${req.mode === 'restart' ? 'restarted' : 'reloaded'}`);
-    return {
-      pidBefore: before.pid,
-      pidAfter: after.pid,
-      workersBefore: before.workerPids,
-      workersAfter: after.workerPids,
-    };
-  },
 });

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ProcessFailedError, UnrecoverableError } from './lib/errors.ts';
 import { defineKind } from './lib/kind.ts';
-import { buildArgv, loadScript, scriptName, validateParams } from './lib/manifest.ts';
+import { loadScript, scriptName, validateParams } from './lib/manifest.ts';
 
 const request = z.object({
   script: scriptName,
@@ -22,17 +21,4 @@ export default defineKind({
   },
 
   fromStored: (stored) => ({ script: stored.script, params: stored.params }),
-
-  async run(ctx, req, env) {
-    const script = await loadScript(env.scriptsDir, req.script).catch((err) => {
-      throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
-    });
-    const params = validateParams(script, req.params);
-    const argv = buildArgv(script.manifest, params);
-    const { exitCode, signal } = await ctx.exec(script.file, argv, { timeoutMs: script.manifest.timeoutSec * 1000 });
-    if (exitCode !== 0) {
-      throw new ProcessFailedError(`${script.name} exited with ${signal ?? `code ${exitCode}`}`, exitCode, signal);
-    }
-    return { exitCode };
-  },
 });

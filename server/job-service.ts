@@ -5,7 +5,7 @@ import { getJob, type JobRow } from '../db/job-reads.ts';
 import { endIdleJob, insertQueuedJob, requestCancel } from '../db/jobs.ts';
 import { busyWith } from '../db/locks.ts';
 import type { RetryPolicy, StoredRequest } from '../jobs/lib/kind.ts';
-import { isTerminal } from '../jobs/lib/states.ts';
+import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
 import { badRequest, conflict, forbidden, HttpError, notFound, parseOr400 } from './errors.ts';

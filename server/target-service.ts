@@ -5,6 +5,7 @@ import type { Db } from '../db/client.ts';
 import { targets } from '../db/schema.ts';
 import { publicSpec, sealableRepoUrl } from '../jobs/lib/repo-credential.ts';
 import { openEnv, openTargetSecrets, sealTargetSecrets } from '../jobs/lib/secret-box.ts';
+import { assertEnvWritable, UnwritableEnvError } from '../jobs/lib/service-env.ts';
 import {
   assertDeployConsistent,
   assertManagedPaths,
@@ -13,8 +14,6 @@ import {
   targetName,
   targetSpec,
 } from '../jobs/lib/targets.ts';
-import { assertEnvWritable } from '../worker/deploy-service.ts';
-import { UnwritableEnvError } from '../worker/service-env.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
 import { badRequest, parseOr400 } from './errors.ts';

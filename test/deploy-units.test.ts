@@ -8,7 +8,7 @@ import { gitRef, type Target, targetSpec } from '../jobs/lib/targets.ts';
 import { systemctlArgv } from '../worker/adapters/systemd.ts';
 import { restartRelease } from '../worker/deploy-service.ts';
 import { layoutOf, releaseName, releasesToPrune } from '../worker/releases.ts';
-import { supervisorProgram, systemdDropIn, UnwritableEnvError } from '../worker/service-env.ts';
+import { supervisorProgram, systemdDropIn, UnwritableEnvError } from '../jobs/lib/service-env.ts';
 import { scratchDir } from './support/services.ts';
 
 describe('systemd deploy (unit tests of the drop-in file and the systemctl argv; no systemd here)', () => {

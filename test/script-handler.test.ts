@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { JobCancelledError, JobTimeoutError, ProcessFailedError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
-import script from '../jobs/script.ts';
 import { execInGroup } from '../worker/exec.ts';
+import script from '../worker/kinds/script.ts';
 import { eventually, fixtureScripts, processAlive } from './support/app.ts';
 
 const env = { scriptsDir: fixtureScripts } as KindEnv; // the script kind reads nothing else

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shippedKinds } from '../jobs/index.ts';
-import type { JobKind } from '../jobs/lib/kind.ts';
+import type { JobHandler } from '../worker/kinds/handler.ts';
+import { shippedHandlers } from '../worker/kinds/index.ts';
 import leak, { SECRET } from './fixtures/leak/kind.ts';
 import { api, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
 import { type AppRepo, appTargetSpec, makeAppRepo, startIncludingSupervisord } from './support/deploy-app.ts';
@@ -107,7 +107,7 @@ describe('a secret never leaves the vault: env secret and repository credential,
   beforeAll(async () => {
     h = await harness({
       backend: 'postgres',
-      registry: new Map([...shippedKinds, ['leak', leak as JobKind<unknown>]]),
+      registry: new Map([...shippedHandlers, ['leak', leak as JobHandler<unknown>]]),
     });
     admin = await h.user('admin');
     dir = scratchDir('secrets');

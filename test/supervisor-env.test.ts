@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { supervisorProgram, UnwritableEnvError } from '../worker/service-env.ts';
+import { supervisorProgram, UnwritableEnvError } from '../jobs/lib/service-env.ts';
 import { eventually } from './support/app.ts';
 import { stopChild } from './support/process.ts';
 import { scratchDir, supervisordConfig } from './support/services.ts';

@@ -1,5 +1,5 @@
 import type { EventRow, JobRow } from '../db/job-reads.ts';
-import { isTerminal } from '../jobs/lib/states.ts';
+import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
 import type { LiveStatus } from '../worker/adapters/status.ts';
 import { Layout } from './layout.tsx';

@@ -1,7 +1,8 @@
 import type { Db } from '../db/client.ts';
 import { ProcessFailedError } from '../jobs/lib/errors.ts';
 import type { JobContext } from '../jobs/lib/kind.ts';
-import type { DeploySpec, Target } from '../jobs/lib/targets.ts';
+import { envFileOf, supervisorProgram, systemdDropIn } from '../jobs/lib/service-env.ts';
+import type { Target } from '../jobs/lib/targets.ts';
 import { adapterFor } from './adapters/index.ts';
 import { supervisorctlArgv } from './adapters/supervisor.ts';
 import { systemctlArgv } from './adapters/systemd.ts';
@@ -9,7 +10,7 @@ import type { Exec } from './adapters/types.ts';
 import { waitHealthy } from './health.ts';
 import { type ReleaseLayout, readCurrent } from './releases.ts';
 import { assertWebTierRuns, restartWebTier } from './self-restart.ts';
-import { defaultDropIn, supervisorProgram, systemdDropIn, writePrivateFile } from './service-env.ts';
+import { writePrivateFile } from './service-env.ts';
 import { trustedConfigPath } from './trusted-config.ts';
 import { verifiedRestart } from './verified-restart.ts';
 
@@ -22,31 +23,6 @@ async function run(exec: Exec, file: string, args: string[]) {
       r.exitCode,
       r.signal,
     );
-  }
-}
-
-/** A target with its deploy settings and its secrets, opened for this job only. */
-export interface DeployTarget {
-  target: Target;
-  deploy: DeploySpec;
-  secrets: Record<string, string>;
-  /** Only the migrate step's: for a deploy of Deckhand itself, Deckhand's own database and queue settings. */
-  migrateEnv?: Readonly<Record<string, string>>;
-}
-
-/** Where a deploy writes a target's secrets, or null when it has none to write. */
-export function envFileOf(target: Target): string | null {
-  const { spec } = target;
-  if (spec.manager === 'systemd') return spec.deploy?.dropIn ?? defaultDropIn(spec.unit);
-  if (spec.manager === 'supervisor') return spec.deploy?.programFile ?? null;
-  return null;
-}
-
-/** Throws UnwritableEnvError when a secret cannot be expressed in the target's environment file. */
-export function assertEnvWritable(target: Target, secrets: Record<string, string>): void {
-  const { spec } = target;
-  if (spec.manager === 'supervisor' && spec.deploy?.command) {
-    supervisorProgram({ program: spec.program, command: spec.deploy.command, directory: '/', env: secrets });
   }
 }
 

@@ -1,12 +1,13 @@
 import { halfMadeReleases, updateDeployment } from '../db/deployments.ts';
 import { UnrecoverableError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
+import type { DeployTarget } from '../jobs/lib/service-env.ts';
 import type { Exec } from './adapters/types.ts';
-import { type DeployTarget, restartRelease } from './deploy-service.ts';
+import { restartRelease } from './deploy-service.ts';
 import { checkout, fetchAndResolve } from './git-mirror.ts';
 import { layoutOf, type ReleaseLayout, releaseDirOf, releaseName, removeRelease, switchCurrent } from './releases.ts';
 
-/** The deploy job's steps (jobs/deploy.ts runs them in order); each reports progress and streams output. */
+/** The deploy job's steps (worker/kinds/deploy.ts runs them in order); each reports progress and streams output. */
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

@@ -1,4 +1,4 @@
-import { shippedKinds } from '../jobs/index.ts';
+import { shippedHandlers } from './kinds/index.ts';
 import { runWorker } from './process.ts';
 
-await runWorker(shippedKinds);
+await runWorker(shippedHandlers);

@@ -2,15 +2,15 @@ import { createLogger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { listenControl } from '../db/control.ts';
 import { locateDatabase } from '../db/locate.ts';
-import type { KindRegistry } from '../jobs/index.ts';
 import { stopWithParent } from '../server/supervisor.ts';
+import type { HandlerRegistry } from './kinds/handler.ts';
 import { startWorkerService } from './service.ts';
 
 /** A recycle waits for running jobs however long they take (a deploy's build may); systemd's stop timeout does not apply. */
 const RECYCLE_GRACE_MS = 6 * 3600_000;
 
 /** A worker process: load config, build dependencies, take jobs, close cleanly on SIGTERM. */
-export async function runWorker(registry: KindRegistry): Promise<void> {
+export async function runWorker(registry: HandlerRegistry): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
   const databaseUrl = locateDatabase(config);

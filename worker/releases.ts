@@ -1,13 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { KindEnv } from '../jobs/lib/kind.ts';
+import { RELEASE_NAME } from '../jobs/lib/release-name.ts';
 import type { DeploySpec } from '../jobs/lib/targets.ts';
 import { mirrorOf } from './git-mirror.ts';
 import { makeManagedDir, removeManagedEntry, replaceSymlink } from './safe-dirs.ts';
 import { realDirOf, resolveManaged, UnsafePathError } from './safe-fs.ts';
-
-/** `<UTC yyyymmddhhmmss>-<sha7>`: sorts by time, and is the only shape Deckhand ever deletes. */
-export const RELEASE_NAME = /^\d{14}-[0-9a-f]{7}$/;
 
 export interface ReleaseLayout {
   releasesDir: string;

@@ -6,18 +6,18 @@ import type { Db } from '../db/client.ts';
 import { type ClaimedJob, claimJob, finishAttempt, renewLease, setPid } from '../db/jobs.ts';
 import { type LockHolder, releaseTarget, setWaiting, tryLockTarget } from '../db/locks.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import type { KindRegistry } from '../jobs/index.ts';
 import { JobCancelledError, JobValidationError, UnrecoverableError, WorkerShutdownError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
 import type { JobPayload } from '../jobs/lib/queue.ts';
 import { execInGroup } from './exec.ts';
 import { holdThroughOutage } from './hold.ts';
 import { JobJournal } from './journal.ts';
+import type { HandlerRegistry } from './kinds/handler.ts';
 import type { Redactor } from './redactor.ts';
 
 export interface RunnerDeps {
   db: Db;
-  registry: KindRegistry;
+  registry: HandlerRegistry;
   env: KindEnv;
   /** `host:pid:random`, written as the lease owner. */
   owner: string;

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import type { KindRegistry } from '../jobs/index.ts';
 import { WorkerShutdownError } from '../jobs/lib/errors.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
 import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { hostReadHandlers } from './host-reads/index.ts';
 import { startHostServer } from './host-server.ts';
+import type { HandlerRegistry } from './kinds/handler.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
 
@@ -38,7 +38,7 @@ export async function startWorkerService(
   config: Config,
   queue: QueueSettings,
   db: Db,
-  registry: KindRegistry,
+  registry: HandlerRegistry,
   log: Logger,
   onStuck: (why: string) => void,
 ): Promise<WorkerService> {

@@ -28,7 +28,7 @@ export interface ExecResult {
   stdout: string;
 }
 
-/** What a running handler may do. The runner owns leases, cancel and persistence. */
+/** What a running handler (worker/kinds/) may do. The runner owns leases, cancel and persistence. */
 export interface JobContext {
   readonly jobId: string;
   readonly attempt: number;
@@ -79,6 +79,10 @@ export function kindEnv(config: Config, db: Db): KindEnv {
   };
 }
 
+/**
+ * A job kind's definition: what the web tier needs to check and store a request. The
+ * worker's half, which runs it, is `worker/kinds/<name>.ts` (defineHandler).
+ */
 export interface JobKind<Req> {
   readonly name: string;
   readonly description: string;
@@ -89,7 +93,6 @@ export interface JobKind<Req> {
   resolve(req: Req, env: KindEnv): Promise<StoredRequest>;
   /** Rebuilds the request from its stored row, so the worker can check it again. */
   fromStored(stored: StoredRequest): unknown;
-  run(ctx: JobContext, req: Req, env: KindEnv): Promise<unknown>;
 }
 
 export function defineKind<Req>(kind: JobKind<Req>): JobKind<Req> {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { RELEASE_NAME } from '../../worker/releases.ts';
+import { RELEASE_NAME } from '../../jobs/lib/release-name.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { deploymentHistory, rollbackChoices } from '../deployment-service.ts';
 import { badRequest, jsonBody, notFound, parseOr400 } from '../errors.ts';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getJob, listEvents, listJobs } from '../../db/job-reads.ts';
-import { isTerminal, jobStatuses } from '../../jobs/lib/states.ts';
+import { isTerminal, jobStatuses } from '../../db/job-states.ts';
 import type { AppEnv } from '../context.ts';
 import { badRequest, jsonBody, parseOr400 } from '../errors.ts';
 import { cancelJob, idempotencyKey, loadJob, ownedJob, resolveRequest, retryJob, submitJob } from '../job-service.ts';

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Db } from '../../db/client.ts';
-import { RELEASE_NAME } from '../../worker/releases.ts';
+import { RELEASE_NAME } from '../../jobs/lib/release-name.ts';
 import type { AppEnv } from '../context.ts';
 
 function metricsRegistry(db: Db): Registry {

@@ -1,7 +1,7 @@
 // A worker process as production runs it, with the benchmark's no-op kind registered.
-import { registryOf } from '../../jobs/index.ts';
-import script from '../../jobs/script.ts';
+import { handlersOf } from '../../worker/kinds/handler.ts';
+import script from '../../worker/kinds/script.ts';
 import { runWorker } from '../../worker/process.ts';
 import noop from './noop.ts';
 
-await runWorker(registryOf(script, noop));
+await runWorker(handlersOf(script, noop));

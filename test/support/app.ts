@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Config, createLogger, loadConfig } from '../../config.ts';
 import type { Role } from '../../db/users.ts';
-import { type KindRegistry, shippedKinds } from '../../jobs/index.ts';
 import { kindEnv } from '../../jobs/lib/kind.ts';
 import { createProducer, migrateQueueBackend, type Producer, type QueueSettings } from '../../jobs/lib/queue.ts';
 import { createApp } from '../../server/app.ts';
@@ -13,6 +12,8 @@ import { createUser } from '../../server/auth/accounts.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { createApiToken } from '../../server/auth/tokens.ts';
 import { createHostClient, type HostClient } from '../../server/host-client.ts';
+import type { HandlerRegistry } from '../../worker/kinds/handler.ts';
+import { shippedHandlers } from '../../worker/kinds/index.ts';
 import { startWorkerService, type WorkerService } from '../../worker/service.ts';
 import { freshDatabase, redisUrl, type TestDatabase } from './db.ts';
 
@@ -25,7 +26,8 @@ export interface Harness {
   queue: QueueSettings;
   producer: Producer;
   app: ReturnType<typeof createApp>;
-  registry: KindRegistry;
+  /** The kinds both tiers know; the worker runs them, the web tier uses their definitions. */
+  registry: HandlerRegistry;
   /** The web tier's side of the host seam; the harness's workers answer for config.DECKHAND_HOST_NAME. */
   host: HostClient;
   startWorker(): Promise<WorkerService>;
@@ -42,7 +44,7 @@ export interface TestUser {
 }
 
 export async function harness(
-  opts: { backend?: BackendName; env?: Record<string, string>; registry?: KindRegistry; adminUrl?: string } = {},
+  opts: { backend?: BackendName; env?: Record<string, string>; registry?: HandlerRegistry; adminUrl?: string } = {},
 ): Promise<Harness> {
   const database = await freshDatabase(opts.adminUrl);
   const queueName = `t_${randomBytes(5).toString('hex')}`;
@@ -68,7 +70,7 @@ export async function harness(
   const queue = { name: queueName, databaseUrl: database.url, redisUrl: config.REDIS_URL };
   await migrateQueueBackend(queue);
   const producer = await createProducer(queue);
-  const registry = opts.registry ?? shippedKinds;
+  const registry = opts.registry ?? shippedHandlers;
   const host = createHostClient(database.db, log);
   const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log, host });
   const workers: WorkerService[] = [];
