@@ -1,4 +1,5 @@
 import certReload from './cert-reload.ts';
+import config from './config.ts';
 import deploy from './deploy.ts';
 import type { JobKind } from './lib/kind.ts';
 import restart from './restart.ts';
@@ -11,4 +12,4 @@ export function registryOf<T extends unknown[]>(...kinds: { [K in keyof T]: JobK
   return new Map(kinds.map((k: JobKind<unknown>) => [k.name, k]));
 }
 
-export const shippedKinds: KindRegistry = registryOf(script, restart, certReload, deploy);
+export const shippedKinds: KindRegistry = registryOf(script, restart, certReload, deploy, config);

@@ -11,6 +11,7 @@ import { authenticate, requireCsrfToken, requireRole, requireSameOrigin } from '
 import { accountRoutes } from './routes/account.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { certificatesApi } from './routes/certificates.ts';
+import { configsApi } from './routes/configs.ts';
 import { deploymentsApi } from './routes/deployments.ts';
 import { jobsApi } from './routes/jobs.ts';
 import { pageRoutes } from './routes/pages.tsx';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/scripts', scriptsApi);
   app.route('/api/targets', targetsApi);
   app.route('/api/targets', deploymentsApi);
+  app.route('/api/targets', configsApi);
   app.route('/api/certificates', certificatesApi);
   app.route('/', pageRoutes);
   app.route('/', targetPages);

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { audit } from '../db/audit.ts';
 import { failUnqueuedJob, findByIdempotencyKey, type RequestShape } from '../db/idempotency.ts';
 import { getJob, type JobRow } from '../db/job-reads.ts';
+import { isTerminal } from '../db/job-states.ts';
 import { endIdleJob, insertQueuedJob, requestCancel } from '../db/jobs.ts';
 import { busyWith } from '../db/locks.ts';
 import type { RetryPolicy, StoredRequest } from '../jobs/lib/kind.ts';
-import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
 import { badRequest, conflict, forbidden, HttpError, notFound, parseOr400 } from './errors.ts';
@@ -64,6 +64,8 @@ export async function submitJob(
 ): Promise<{ id: string; created: boolean }> {
   const kind = deps.registry.get(stored.kind);
   if (!kind) throw badRequest(`unknown job kind: ${stored.kind}`);
+  if (kind.adminOnly?.(stored) && user.role !== 'admin')
+    throw forbidden(`only admins may request this ${stored.kind} job`);
   if (!deps.producer.isConnected()) throw new HttpError(503, 'queue_unavailable', 'the job queue is unreachable');
   const key = opts.idempotencyKey ?? null;
   const onBusy = stored.onBusy ?? 'wait';

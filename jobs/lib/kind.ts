@@ -93,6 +93,8 @@ export interface JobKind<Req> {
   resolve(req: Req, env: KindEnv): Promise<StoredRequest>;
   /** Rebuilds the request from its stored row, so the worker can check it again. */
   fromStored(stored: StoredRequest): unknown;
+  /** True when only admins may request this one (operators may request the rest); checked at enqueue and retry. */
+  readonly adminOnly?: (stored: StoredRequest) => boolean;
 }
 
 export function defineKind<Req>(kind: JobKind<Req>): JobKind<Req> {

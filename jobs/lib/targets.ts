@@ -99,7 +99,21 @@ const deploy = z.object({
   command: argv.optional(),
 });
 
+/** A path with a glob (`*`, `?`) allowed in its last component only: `/etc/nginx/conf.d/*.conf`. */
+const configGlob = absPath.refine((p) => !/[*?[\]]/.test(path.dirname(p)), 'a glob only in the last component');
+
+/** The config files Deckhand edits for this target (DESIGN §10). */
+const configs = z.strictObject({
+  kind: z.literal('nginx'),
+  /** nginx's main file, handed to `nginx -t -c`. */
+  main: absPath,
+  files: z.array(configGlob).min(1).max(20),
+  /** Where a site is enabled by a symlink to its file. */
+  enabledDir: absPath.optional(),
+});
+
 const common = {
+  configs: configs.optional(),
   healthUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Off only for a health URL served with a certificate this host does not trust (self-signed). */
   healthVerifyTls: z.boolean().default(true),
@@ -135,6 +149,7 @@ export const targetSpec = z.discriminatedUnion('manager', [
 
 export type TargetSpec = z.infer<typeof targetSpec>;
 export type DeploySpec = z.infer<typeof deploy>;
+export type ConfigsSpec = z.infer<typeof configs>;
 
 /** Every file path of a spec, so each one can be checked against the allow-list. */
 function pathsOf(spec: TargetSpec): [string, string][] {
@@ -144,6 +159,11 @@ function pathsOf(spec: TargetSpec): [string, string][] {
   if (spec.tls) {
     out.push(['tls.certPath', spec.tls.certPath], ['tls.keyPath', spec.tls.keyPath]);
     if (spec.tls.nginxConfig) out.push(['tls.nginxConfig', spec.tls.nginxConfig]);
+  }
+  if (spec.configs) {
+    out.push(['configs.main', spec.configs.main]);
+    spec.configs.files.forEach((f, i) => out.push([`configs.files.${i}`, f]));
+    if (spec.configs.enabledDir) out.push(['configs.enabledDir', spec.configs.enabledDir]);
   }
   const d = spec.deploy;
   if (d) {

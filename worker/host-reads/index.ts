@@ -1,5 +1,6 @@
 import type { Config, Logger } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
+import { configReads } from '../configs/reads.ts';
 import type { HostReadHandlers } from '../host-server.ts';
 
 export interface HostReadDeps {
@@ -9,6 +10,6 @@ export interface HostReadDeps {
 }
 
 /** Every live read a worker answers for its host (DESIGN §9), one spread per area. */
-export function hostReadHandlers(_deps: HostReadDeps): HostReadHandlers {
-  return {};
+export function hostReadHandlers(deps: HostReadDeps): HostReadHandlers {
+  return { ...configReads(deps) };
 }

@@ -1,0 +1,41 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { adoptConfig, configHistory, configTarget, listConfigs, previewDiff, readConfig } from '../config-service.ts';
+import type { AppEnv } from '../context.ts';
+import { jsonBody, parseOr400 } from '../errors.ts';
+import { requireRole } from '../middleware.ts';
+
+const pathQuery = z.strictObject({ path: z.string().min(1).max(4096) });
+const comment = z.string().trim().min(1, 'say why (required)').max(500);
+const adoptBody = z.strictObject({ path: z.string().min(1).max(4096), comment });
+const previewBody = z.strictObject({ path: z.string().min(1).max(4096), text: z.string().max(1024 * 1024) });
+
+/**
+ * `/api/targets/:name/configs…` (DESIGN §10). Reading is for viewers; adopting a file on disk
+ * as a version is admin-only, like every change (a `config` job).
+ */
+export const configsApi = new Hono<AppEnv>()
+  .get('/:name/configs', requireRole('viewer'), async (c) => {
+    const t = await configTarget(c.var.deps, c.req.param('name'));
+    return c.json({ items: await listConfigs(c.var.deps, t) });
+  })
+  .get('/:name/configs/file', requireRole('viewer'), async (c) => {
+    const q = parseOr400(pathQuery, c.req.query(), 'query');
+    const t = await configTarget(c.var.deps, c.req.param('name'));
+    return c.json(await readConfig(c.var.deps, t, q.path));
+  })
+  .get('/:name/configs/history', requireRole('viewer'), async (c) => {
+    const q = parseOr400(pathQuery, c.req.query(), 'query');
+    const t = await configTarget(c.var.deps, c.req.param('name'));
+    return c.json({ items: await configHistory(c.var.deps, t, q.path) });
+  })
+  .post('/:name/configs/preview', requireRole('viewer'), async (c) => {
+    const body = parseOr400(previewBody, await jsonBody(c.req.raw), 'preview');
+    const t = await configTarget(c.var.deps, c.req.param('name'));
+    return c.json({ path: body.path, diff: await previewDiff(c.var.deps, t, body.path, body.text) });
+  })
+  .post('/:name/configs/adopt', requireRole('admin'), async (c) => {
+    const body = parseOr400(adoptBody, await jsonBody(c.req.raw), 'adopt');
+    const t = await configTarget(c.var.deps, c.req.param('name'));
+    return c.json(await adoptConfig(c.var.deps, c.var.user!, t, body.path, body.comment), 201);
+  });
