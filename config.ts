@@ -79,6 +79,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, 'a host name: letters, digits, ".", "-" or "_"')
     .default(os.hostname()),
+  /** How often a worker publishes its host's figures and its targets' status to PostgreSQL. */
+  DECKHAND_STATUS_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

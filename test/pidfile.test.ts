@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetSpec } from '../jobs/lib/targets.ts';
-import { liveStatus } from '../worker/adapters/status.ts';
+import { probeTarget } from '../worker/status/target-probe.ts';
 import { api, type Harness, harness, processAlive, type TestUser, waitForStatus } from './support/app.ts';
 import { stopChild } from './support/process.ts';
 import { type Gunicorn, makeCert, scratchDir, startGunicorn } from './support/services.ts';
@@ -126,13 +126,13 @@ describe('signal targets check the process a pidfile names', () => {
     const pid = await startChild('/usr/bin/sleep', ['301']);
     fs.writeFileSync(path.join(dir, 'status.pid'), `${pid}`);
     const spec = targetSpec.parse({ manager: 'signal', pidfile: path.join(dir, 'status.pid'), match: gunicorn.match });
-    expect(await liveStatus(spec)).toMatchObject({
+    expect(await probeTarget(spec, h.config.DECKHAND_MANAGED_PATHS)).toMatchObject({
       running: false,
       pid: null,
       detail: `PID ${pid} (/usr/bin/sleep) does not match the target's declared executable ${gunicorn.match.exe}`,
     });
     const ok = targetSpec.parse({ manager: 'signal', pidfile: gunicorn.pidfile, match: gunicorn.match });
-    expect(await liveStatus(ok)).toMatchObject({
+    expect(await probeTarget(ok, h.config.DECKHAND_MANAGED_PATHS)).toMatchObject({
       running: true,
       pid: Number(fs.readFileSync(gunicorn.pidfile, 'utf8')),
     });

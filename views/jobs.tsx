@@ -1,9 +1,9 @@
 import type { EventRow, JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
-import type { LiveStatus } from '../worker/adapters/status.ts';
 import { Layout } from './layout.tsx';
-import { TargetsTable, type TargetView } from './targets.tsx';
+import { Overview } from './targets.tsx';
+import type { HostCardView, TargetRowView } from './types.ts';
 
 const when = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '—');
 
@@ -45,7 +45,8 @@ export function NewerJobsPoller({ afterNum }: { afterNum: number }) {
 }
 
 export function Dashboard(p: {
-  targets: { t: TargetView; status: LiveStatus }[];
+  hosts: HostCardView[];
+  targets: TargetRowView[];
   user: SessionUser;
   csrfToken: string | null;
   jobs: JobRow[];
@@ -54,12 +55,7 @@ export function Dashboard(p: {
 }) {
   return (
     <Layout title="Dashboard" user={p.user} csrfToken={p.csrfToken}>
-      {p.targets.length > 0 && (
-        <section class="card">
-          <h2>Targets</h2>
-          <TargetsTable rows={p.targets} user={p.user} />
-        </section>
-      )}
+      <Overview hosts={p.hosts} rows={p.targets} user={p.user} />
       <section class="card">
         <h2>Recent jobs</h2>
         {p.newest && <NewerJobsPoller afterNum={p.jobs[0]?.num ?? 0} />}

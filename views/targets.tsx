@@ -1,49 +1,70 @@
+import { CERT_WARN_DAYS } from '../db/status-shapes.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
-import type { LiveStatus } from '../worker/adapters/status.ts';
+import { duration, HostCard } from './host.tsx';
 import { Layout } from './layout.tsx';
+import type { HostCardView, TargetRowView, TargetStatusView, TargetView } from './types.ts';
 
-export interface TargetView {
-  name: string;
-  manager: string;
-  description?: string | undefined;
-  tls?: { probe: string } | undefined;
-  deploy?: { branch: string } | undefined;
-  lock: { jobId: string; kind: string } | null;
-  lastJob: { id: string; kind: string; status: string } | null;
-}
+export type { TargetView } from './types.ts';
 
 const canOperate = (u: SessionUser) => u.role !== 'viewer';
 
-function uptime(sec: number | null): string {
-  if (sec === null) return '—';
-  const d = Math.floor(sec / 86_400);
-  const h = Math.floor((sec % 86_400) / 3600);
-  const m = Math.floor((sec % 3600) / 60);
-  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m ${sec % 60}s`;
+type Mode = 'start' | 'stop' | 'restart' | 'reload';
+const label: Record<Mode, string> = { start: 'Start', stop: 'Stop', restart: 'Restart', reload: 'Reload' };
+const confirmOf = (mode: Mode, name: string) =>
+  mode === 'stop'
+    ? `Stop ${name}? It stays stopped until someone starts it.`
+    : mode === 'start'
+      ? null
+      : `${label[mode]} ${name}? Clients may notice.`;
+
+/** What a user may do to a target in its current state: Start when stopped; Restart, Reload, Stop (admins) when running. */
+function actionsFor(t: TargetView, s: TargetStatusView, user: SessionUser): Mode[] {
+  if (!canOperate(user) || t.manager === 'self' || !s.known) return [];
+  if (!s.running) return ['start'];
+  return user.role === 'admin' ? ['restart', 'reload', 'stop'] : ['restart', 'reload'];
 }
 
-/** One target on the dashboard; it polls its own live status. */
-export function TargetRow({ t, status, user }: { t: TargetView; status: LiveStatus; user: SessionUser }) {
-  const confirm = (mode: string) => `${mode === 'restart' ? 'Restart' : 'Reload'} ${t.name}? Clients may notice.`;
+function StatusCell({ s }: { s: TargetStatusView }) {
+  if (!s.known) {
+    return (
+      <td>
+        <span class="badge">unknown</span> <small class="muted">no worker is serving this host</small>
+      </td>
+    );
+  }
   return (
-    <tr
-      id={`target-${t.name}`}
-      data-running={String(status.running)}
-      hx-get={`/fragments/targets/${t.name}`}
-      hx-trigger="every 5s"
-      hx-swap="outerHTML"
-    >
+    <td>
+      <span class={`badge ${s.running ? 's-succeeded' : 's-failed'}`}>{s.running ? 'running' : 'stopped'}</span>{' '}
+      <small class="muted">{s.running ? '' : s.detail}</small>
+    </td>
+  );
+}
+
+function CertCell({ s }: { s: TargetStatusView }) {
+  if (s.certError) return <td class="error">{s.certError}</td>;
+  if (s.certDaysLeft === null) return <td>—</td>;
+  const warn = s.certDaysLeft < CERT_WARN_DAYS;
+  return (
+    <td class={warn ? 'cert-warn' : ''} data-cert-days={s.certDaysLeft}>
+      {s.certDaysLeft < 0 ? 'expired' : `${s.certDaysLeft} days left`}
+    </td>
+  );
+}
+
+/** One target on the dashboard; the overview around it polls. */
+export function TargetRow({ t, status, user }: { t: TargetView; status: TargetStatusView; user: SessionUser }) {
+  const s = status;
+  return (
+    <tr id={`target-${t.name}`} data-running={s.known ? String(s.running) : 'unknown'}>
       <td>
-        <strong>{t.name}</strong> <span class="muted">{t.manager}</span>
+        <a href={`/targets/${t.name}`}>
+          <strong>{t.name}</strong>
+        </a>{' '}
+        <span class="muted">{t.manager}</span>
       </td>
-      <td>
-        <span class={`badge ${status.running ? 's-succeeded' : 's-failed'}`}>
-          {status.running ? 'running' : 'stopped'}
-        </span>{' '}
-        <small class="muted">{status.running ? '' : status.detail}</small>
-      </td>
-      <td>{status.pid ?? '—'}</td>
-      <td>{uptime(status.uptimeSec)}</td>
+      <StatusCell s={s} />
+      <td>{s.known ? (s.pid ?? '—') : '—'}</td>
+      <td>{s.known ? duration(s.uptimeSec) : '—'}</td>
       <td>
         {t.lastJob ? (
           <a href={`/jobs/${t.lastJob.id}`}>
@@ -59,29 +80,35 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: LiveStat
           </div>
         )}
       </td>
-      <td>
-        {canOperate(user) && t.manager !== 'self' && (
-          <>
-            {['restart', 'reload'].map((mode) => (
-              <button
-                type="button"
-                class="small"
-                hx-post={`/ui/targets/${t.name}/${mode}`}
-                hx-confirm={confirm(mode)}
-                hx-target="next .error"
-              >
-                {mode === 'restart' ? 'Restart' : 'Reload'}
-              </button>
-            ))}
-            <div class="error" />
-          </>
+      <CertCell s={s} />
+      <td data-restarts={s.restarts24h}>
+        {s.restarts24h > 0 ? (
+          <a class="restarts-flag" href={`/targets/${t.name}#restarts`}>
+            {s.restarts24h} unexpected restart{s.restarts24h === 1 ? '' : 's'} in 24 h
+          </a>
+        ) : (
+          '—'
         )}
+      </td>
+      <td>
+        {actionsFor(t, s, user).map((mode) => (
+          <button
+            type="button"
+            class="small"
+            hx-post={`/ui/targets/${t.name}/${mode}`}
+            hx-confirm={confirmOf(mode, t.name) ?? undefined}
+            hx-target={`#target-error-${t.name}`}
+          >
+            {label[mode]}
+          </button>
+        ))}
+        <div class="error" id={`target-error-${t.name}`} />
       </td>
     </tr>
   );
 }
 
-export function TargetsTable(p: { rows: { t: TargetView; status: LiveStatus }[]; user: SessionUser }) {
+export function TargetsTable(p: { rows: TargetRowView[]; user: SessionUser }) {
   return (
     <table id="targets">
       <thead>
@@ -91,6 +118,8 @@ export function TargetsTable(p: { rows: { t: TargetView; status: LiveStatus }[];
           <th>PID</th>
           <th>Uptime</th>
           <th>Last job</th>
+          <th>Certificate</th>
+          <th>Restarts</th>
           <th />
         </tr>
       </thead>
@@ -103,19 +132,35 @@ export function TargetsTable(p: { rows: { t: TargetView; status: LiveStatus }[];
   );
 }
 
-/** The targets page: the table, and for admins a form that takes a target's JSON. */
+/** The hosts' cards and the targets' table, polled as one fragment: one query per poll, however many targets. */
+export function Overview(p: { hosts: HostCardView[]; rows: TargetRowView[]; user: SessionUser }) {
+  return (
+    <div id="overview" hx-get="/fragments/overview" hx-trigger="every 5s" hx-swap="outerHTML">
+      {p.hosts.map((h) => (
+        <HostCard h={h} />
+      ))}
+      {p.rows.length > 0 && (
+        <section class="card">
+          <h2>Targets</h2>
+          <TargetsTable rows={p.rows} user={p.user} />
+        </section>
+      )}
+    </div>
+  );
+}
+
+/** The targets page: the overview, and for admins a form that takes a target's JSON. */
 export function TargetsPage(p: {
   user: SessionUser;
   csrfToken: string | null;
-  rows: { t: TargetView; status: LiveStatus }[];
+  hosts: HostCardView[];
+  rows: TargetRowView[];
   specs: { name: string; json: string }[];
 }) {
   return (
     <Layout title="Targets" user={p.user} csrfToken={p.csrfToken}>
-      <section class="card">
-        <TargetsTable rows={p.rows} user={p.user} />
-        {p.rows.length === 0 && <p class="muted">No targets yet.</p>}
-      </section>
+      <Overview hosts={p.hosts} rows={p.rows} user={p.user} />
+      {p.rows.length === 0 && <p class="card muted">No targets yet.</p>}
       {p.user.role === 'admin' && (
         <form class="card" hx-post="/ui/targets" hx-target="#target-error">
           <h2>Add or replace a target</h2>

@@ -14,7 +14,7 @@ export async function runWorker(registry: HandlerRegistry): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
   const databaseUrl = locateDatabase(config);
-  const database = connectDatabase(databaseUrl, config.DECKHAND_WORKER_CONCURRENCY + 4);
+  const database = connectDatabase(databaseUrl, config.DECKHAND_WORKER_CONCURRENCY + 5);
   const queue = { name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL };
 
   // Exit code 75 (EX_TEMPFAIL) asks the supervisor or systemd for a fresh process.

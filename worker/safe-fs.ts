@@ -96,12 +96,19 @@ async function openNoFollow(file: string, flags: number, mode?: number): Promise
 }
 
 /** Reads a regular file without following a symlink, and without hanging on a planted FIFO. */
-async function readNoFollow(file: string): Promise<{ data: Buffer; stat: Stats }> {
+async function readNoFollow(file: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ data: Buffer; stat: Stats }> {
   const handle = await openNoFollow(file, O_RDONLY | O_NONBLOCK);
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new UnsafePathError(`refusing ${file}: it is not a regular file`);
-    return { data: await handle.readFile(), stat };
+    const tooBig = new UnsafePathError(`refusing ${file}: it is larger than ${maxBytes} bytes`);
+    if (stat.size > maxBytes) throw tooBig;
+    if (!Number.isFinite(maxBytes)) return { data: await handle.readFile(), stat };
+    // It may grow after the stat: read one byte past the cap at most.
+    const buf = Buffer.alloc(maxBytes + 1);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    if (bytesRead > maxBytes) throw tooBig;
+    return { data: buf.subarray(0, bytesRead), stat };
   } finally {
     await handle.close();
   }
@@ -180,9 +187,9 @@ export async function replaceManagedFile(
   await writeAndRename(real, data, attrs);
 }
 
-/** Reads a managed regular file, refusing a symlink. */
-export async function readManagedFile(file: string, managed: readonly string[]): Promise<Buffer> {
-  return (await readNoFollow(await resolveManaged(file, managed))).data;
+/** Reads a managed regular file, refusing a symlink (and, given `maxBytes`, a planted huge file). */
+export async function readManagedFile(file: string, managed: readonly string[], maxBytes?: number): Promise<Buffer> {
+  return (await readNoFollow(await resolveManaged(file, managed), maxBytes)).data;
 }
 
 /** Copies `file` to `copy` with the original's owner and mode, following a symlink at neither. */

@@ -10,6 +10,7 @@ import { startHostServer } from './host-server.ts';
 import type { HandlerRegistry } from './kinds/handler.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
+import { startStatusPublisher } from './status/publisher.ts';
 
 export interface WorkerService {
   owner: string;
@@ -81,6 +82,13 @@ export async function startWorkerService(
     handlers: hostReadHandlers({ config, db, log }),
     log,
   });
+  const statusPublisher = startStatusPublisher(db, {
+    host: config.DECKHAND_HOST_NAME,
+    worker: owner,
+    intervalMs: config.DECKHAND_STATUS_INTERVAL_MS,
+    managed: config.DECKHAND_MANAGED_PATHS,
+    log,
+  });
   const probe = await createProducer(queue);
   const stopReconciler = startReconciler(db, probe, registry, log);
 
@@ -109,6 +117,7 @@ export async function startWorkerService(
       stopReaper();
       stopReconciler();
       await hostServer.stop();
+      await statusPublisher.stop();
       const closing = worker.close();
       const graceOver = new Promise<false>((resolve) => {
         grace.restart = (ms) => {

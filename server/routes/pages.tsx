@@ -13,7 +13,7 @@ import { HttpError, parseOr400 } from '../errors.ts';
 import { loadJob, ownsJob, resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
 import { decodeCursor, encodeCursor } from '../serialize.ts';
-import { targetViews } from './ui-targets.tsx';
+import { overviewViews } from '../status-views.ts';
 
 const OUTPUT_PAGE = 2000;
 
@@ -47,10 +47,11 @@ export const pageRoutes = new Hono<AppEnv>()
     const cursor = c.req.query('cursor');
     const before = cursor ? (decodeCursor(cursor) ?? undefined) : undefined;
     const page = await listJobs(c.var.deps.db, { limit: 25, before });
-    const targetRows = await targetViews(c.var.deps);
+    const { hosts, rows } = await overviewViews(c.var.deps);
     return c.html(
       <Dashboard
-        targets={targetRows}
+        hosts={hosts}
+        targets={rows}
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
         jobs={page.items}

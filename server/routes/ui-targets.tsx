@@ -6,24 +6,15 @@ import { targets } from '../../db/schema.ts';
 import { publicSpec } from '../../jobs/lib/repo-credential.ts';
 import type { TargetSpec } from '../../jobs/lib/targets.ts';
 import { CertificatesPage } from '../../views/certificates.tsx';
-import { TargetRow, TargetsPage } from '../../views/targets.tsx';
-import { liveStatus } from '../../worker/adapters/status.ts';
-import type { AppDeps, AppEnv } from '../context.ts';
-import { badRequest, notFound } from '../errors.ts';
+import { TargetPage } from '../../views/target-page.tsx';
+import { Overview, TargetRow, TargetsPage } from '../../views/targets.tsx';
+import type { AppEnv } from '../context.ts';
+import { badRequest, forbidden, notFound } from '../errors.ts';
 import { resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
-import { describeTargets, findTargetRow, type TargetRow as Row, saveTarget } from '../target-service.ts';
+import { overviewViews, restartViews } from '../status-views.ts';
+import { saveTarget } from '../target-service.ts';
 import { toApiCertificate } from './certificates.ts';
-
-/** Each target described, with its live status (cached briefly by liveStatus). */
-async function viewsOf(deps: AppDeps, rows: Row[]) {
-  const described = await describeTargets(deps, rows);
-  return Promise.all(rows.map(async (row, i) => ({ t: described[i]!, status: await liveStatus(row.spec) })));
-}
-
-export async function targetViews(deps: AppDeps) {
-  return viewsOf(deps, await deps.db.select().from(targets).orderBy(asc(targets.name)));
-}
 
 const tlsTargetNames = async (db: Db) =>
   (await db.select().from(targets).orderBy(asc(targets.name))).filter((r) => r.spec.tls).map((r) => r.name);
@@ -38,15 +29,27 @@ export async function startJob(c: { var: AppEnv['Variables']; header(k: string, 
 export const targetPages = new Hono<AppEnv>()
   .get('/targets', requireRole('viewer'), async (c) => {
     const all = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
-    const rows = await viewsOf(c.var.deps, all);
+    const { hosts, rows } = await overviewViews(c.var.deps);
     const specs = all.map((r) => ({ name: r.name, json: JSON.stringify(publicSpec(r.spec as TargetSpec), null, 2) }));
-    return c.html(<TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} rows={rows} specs={specs} />);
+    return c.html(
+      <TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} hosts={hosts} rows={rows} specs={specs} />,
+    );
+  })
+  .get('/fragments/overview', requireRole('viewer'), async (c) => {
+    const { hosts, rows } = await overviewViews(c.var.deps);
+    return c.html(<Overview hosts={hosts} rows={rows} user={c.var.user!} />);
   })
   .get('/fragments/targets/:name', requireRole('viewer'), async (c) => {
-    const row = await findTargetRow(c.var.deps.db, c.req.param('name'));
+    const [v] = (await overviewViews(c.var.deps, c.req.param('name'))).rows;
+    if (!v) throw notFound('target');
+    return c.html(<TargetRow t={v.t} status={v.status} user={c.var.user!} />);
+  })
+  .get('/targets/:name', requireRole('viewer'), async (c) => {
+    const name = c.req.param('name');
+    const [row] = (await overviewViews(c.var.deps, name)).rows;
     if (!row) throw notFound('target');
-    const [v] = await viewsOf(c.var.deps, [row]);
-    return c.html(<TargetRow t={v!.t} status={v!.status} user={c.var.user!} />);
+    const restarts = await restartViews(c.var.deps, name);
+    return c.html(<TargetPage user={c.var.user!} csrfToken={c.var.csrfToken} row={row} restarts={restarts} />);
   })
   .post('/ui/targets', requireRole('admin'), async (c) => {
     const form = await c.req.parseBody();
@@ -60,8 +63,10 @@ export const targetPages = new Hono<AppEnv>()
     c.header('HX-Refresh', 'true');
     return c.body(null, 204);
   })
-  .post('/ui/targets/:name/:mode{restart|reload}', requireRole('operator'), async (c) => {
-    await startJob(c, { kind: 'restart', target: c.req.param('name'), mode: c.req.param('mode') });
+  .post('/ui/targets/:name/:mode{restart|reload|start|stop}', requireRole('operator'), async (c) => {
+    const mode = c.req.param('mode');
+    if (mode === 'stop' && c.var.user!.role !== 'admin') throw forbidden('stopping a target is for admins');
+    await startJob(c, { kind: 'restart', target: c.req.param('name'), mode });
     return c.body(null, 204);
   })
   .get('/certificates', requireRole('viewer'), async (c) => {

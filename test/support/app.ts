@@ -64,6 +64,8 @@ export async function harness(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DECKHAND_SECRET_KEY: randomBytes(32).toString('base64'),
     DECKHAND_MANAGED_PATHS: `${os.tmpdir()}:/etc/nginx:/etc/ssl`,
+    // Pages show what workers published: a test sees a target's status within a second.
+    DECKHAND_STATUS_INTERVAL_MS: '500',
     ...opts.env,
   });
   const log = createLogger(config.LOG_LEVEL, 'test');

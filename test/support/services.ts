@@ -150,6 +150,33 @@ export async function startSupervisord(dir: string): Promise<Supervisord> {
   };
 }
 
+/** Real supervisord with one python http.server program per name; those in `stopped` do not autostart. */
+export async function startSupervisordPrograms(dir: string, names: string[], stopped: string[] = []) {
+  const ports: Record<string, number> = {};
+  const sections: string[] = [];
+  for (const name of names) {
+    ports[name] = await freePort();
+    sections.push(
+      `[program:${name}]`,
+      `command=/usr/bin/python3 -m http.server ${ports[name]} --bind 127.0.0.1 --directory ${dir}`,
+      `autostart=${!stopped.includes(name)}`,
+      'startsecs=1',
+      'stopwaitsecs=5',
+    );
+  }
+  const config = supervisordConfig(dir, sections);
+  const proc = spawn('/usr/bin/supervisord', ['-c', config], { stdio: 'ignore' });
+  try {
+    for (const name of names.filter((n) => !stopped.includes(n))) {
+      await eventually(async () => accepts(ports[name]!), 15_000, `supervisord program ${name}`);
+    }
+  } catch (err) {
+    await stopChild(proc);
+    throw err;
+  }
+  return { config, ports, stop: () => stopChild(proc) };
+}
+
 /** A root CA, an intermediate and a leaf for `name`, as PEM files, to test chain order. */
 export async function makeChain(dir: string, name: string) {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];

@@ -1,0 +1,45 @@
+/**
+ * What workers publish to host_status and target_status (DESIGN §9), and the thresholds the
+ * pages colour it by. Shared by the worker that writes these rows and the web tier that reads them.
+ */
+
+/** One real filesystem, as statfs sees it (df's numbers: used of used + available to users). */
+export interface MountFigures {
+  mount: string;
+  fstype: string;
+  sizeBytes: number;
+  usedBytes: number;
+  availableBytes: number;
+  usedPct: number;
+}
+
+export interface HostFigures {
+  mounts: MountFigures[];
+  memory: { totalBytes: number; availableBytes: number } | null;
+  load: [number, number, number];
+  uptimeSec: number;
+  cpus: number;
+  /** Failed systemd units; null where systemd is not PID 1. */
+  failedUnits: number | null;
+  systemd: boolean;
+}
+
+export interface TargetStatus {
+  running: boolean;
+  pid: number | null;
+  /** When the main process started (ISO), from /proc. */
+  startedAt: string | null;
+  detail: string;
+  /** Whole days until the certificate at tls.certPath expires (negative: expired); null without one. */
+  certDaysLeft: number | null;
+  certError: string | null;
+  /** The last process seen running, kept across stopped samples, to tell a restart from a first start. */
+  lastSeen: { pid: number; startedAt: string | null; at: string } | null;
+}
+
+export const DISK_WARN_PCT = 85;
+export const DISK_ALERT_PCT = 95;
+export const CERT_WARN_DAYS = 14;
+
+/** A published row older than this many intervals means no worker is serving its host. */
+export const STALE_INTERVALS = 3;

@@ -1,0 +1,53 @@
+/**
+ * Plain data shapes the views take: routes build them from database rows, so views
+ * import nothing from server/ or worker/.
+ */
+export type { HostFigures, MountFigures } from '../db/status-shapes.ts';
+
+import type { HostFigures } from '../db/status-shapes.ts';
+
+export interface HostCardView {
+  host: string;
+  /** The last published figures, or null when no worker ever published for this host. */
+  figures: HostFigures | null;
+  updatedAt: string | null;
+  /** A worker published recently; otherwise the page says no worker is serving this host. */
+  serving: boolean;
+}
+
+export interface TargetView {
+  name: string;
+  manager: string;
+  host?: string | undefined;
+  description?: string | undefined;
+  tls?: { probe: string } | undefined;
+  deploy?: { branch: string } | undefined;
+  lock: { jobId: string; kind: string } | null;
+  lastJob: { id: string; kind: string; status: string } | null;
+}
+
+/** A target's published status; `known: false` when no worker has published it recently. */
+export interface TargetStatusView {
+  known: boolean;
+  running: boolean;
+  pid: number | null;
+  startedAt: string | null;
+  uptimeSec: number | null;
+  detail: string;
+  certDaysLeft: number | null;
+  certError: string | null;
+  /** Unexpected restarts (no Deckhand job behind them) in the last 24 h. */
+  restarts24h: number;
+}
+
+export interface TargetRowView {
+  t: TargetView;
+  status: TargetStatusView;
+}
+
+export interface RestartView {
+  at: string;
+  oldPid: number | null;
+  newPid: number | null;
+  detail: string;
+}

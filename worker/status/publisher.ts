@@ -1,0 +1,109 @@
+import type pg from 'pg';
+import type { Logger } from '../../config.ts';
+import type { Db } from '../../db/client.ts';
+import { hostTargets, publishStatus, releasePublisherLock, tryPublisherLock } from '../../db/host-status.ts';
+import type { TargetStatus } from '../../db/status-shapes.ts';
+import { readHostFigures } from './host-figures.ts';
+import { nextLastSeen, noteUnexpectedRestart } from './restarts.ts';
+import { probeTarget } from './target-probe.ts';
+
+export interface StatusPublisherOptions {
+  /** DECKHAND_HOST_NAME: the host whose figures and targets this worker publishes. */
+  host: string;
+  worker: string;
+  intervalMs: number;
+  managed: readonly string[];
+  log: Logger;
+}
+
+/** Targets probed at once: each probe may spawn a supervisorctl or systemctl. */
+const PROBES_AT_ONCE = 4;
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+/** One sample: the host's figures and each target's status, compared with the last one for restarts. */
+async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Promise<void> {
+  const [figures, { now, rows }] = await Promise.all([readHostFigures(), hostTargets(conn, o.host, true)]);
+  const at = now.toISOString();
+  const targets = await mapLimited(rows, PROBES_AT_ONCE, async (row) => {
+    const probed = await probeTarget(row.spec, o.managed);
+    const previous = row.previous?.lastSeen ?? null;
+    await noteUnexpectedRestart(conn, row.name, previous, probed);
+    const status: TargetStatus = { ...probed, lastSeen: nextLastSeen(previous, probed, at) };
+    return { name: row.name, status };
+  });
+  await publishStatus(conn, { host: o.host, worker: o.worker, figures, targets });
+}
+
+/**
+ * Publishes the host's status every `intervalMs` (DESIGN §9). Every worker of the host runs one;
+ * only the holder of the host's advisory lock probes, so N workers do not spawn N supervisorctls.
+ * The lock lives on a connection of its own: when that worker dies, its connection closes,
+ * and the next worker to try takes over within an interval.
+ */
+export function startStatusPublisher(db: Db, o: StatusPublisherOptions): { stop(): Promise<void> } {
+  let conn: pg.PoolClient | null = null;
+  let stopped = false;
+  let busy: Promise<void> | null = null;
+
+  const drop = (err?: unknown) => {
+    if (err) o.log.warn({ err }, 'status publisher lost its connection; another worker may take over');
+    conn?.release(true);
+    conn = null;
+  };
+
+  async function lead(): Promise<pg.PoolClient | null> {
+    if (conn) return conn;
+    const c = await db.$client.connect();
+    c.on('error', () => {}); // a broken connection is noticed by the next query, which drops it
+    if (await tryPublisherLock(c, o.host).catch(() => false)) {
+      o.log.info({ host: o.host }, 'publishing host status');
+      conn = c;
+      return c;
+    }
+    c.release();
+    return null;
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      const c = await lead();
+      if (c && !stopped) await publishOnce(c, o);
+    } catch (err) {
+      drop(err);
+    }
+  }
+
+  // A slow sample (a hung supervisorctl) delays the next one instead of piling up behind it.
+  const sample = () => {
+    busy ??= tick().finally(() => {
+      busy = null;
+    });
+  };
+  const timer = setInterval(sample, o.intervalMs);
+  timer.unref();
+  sample();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await busy;
+      if (conn) {
+        await releasePublisherLock(conn, o.host).catch(() => {});
+        drop();
+      }
+    },
+  };
+}
