@@ -22,6 +22,7 @@ import { systemRoutes } from './routes/system.ts';
 import { targetsApi } from './routes/targets.ts';
 import { tokensApi } from './routes/tokens.ts';
 import { accountPages } from './routes/ui-accounts.tsx';
+import { configPages } from './routes/ui-configs.tsx';
 import { deploymentPages } from './routes/ui-deployments.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
 import { usersApi } from './routes/users.ts';
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', pageRoutes);
   app.route('/', targetPages);
   app.route('/', deploymentPages);
+  app.route('/', configPages);
   app.route('/', settingsRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));

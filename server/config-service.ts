@@ -96,13 +96,14 @@ export async function previewDiff(deps: AppDeps, t: Loaded, file: string, candid
  * latest version is a 409.
  */
 export async function adoptConfig(deps: AppDeps, user: SessionUser, t: Loaded, file: string, comment: string) {
+  if (!comment.trim()) throw badRequest('say why (a comment is required)', { fieldErrors: { comment: ['required'] } });
   const live = await readConfig(deps, t, file);
   if (live.version !== null && !live.drift) throw conflict(`${file} already matches version ${live.version}`);
   const row = await recordVersion(deps.db, {
     target: t.name,
     path: file,
     text: live.text,
-    comment,
+    comment: comment.trim().slice(0, 500),
     actor: { id: user.id, name: user.username },
     jobId: null,
     origin: 'adopted',

@@ -12,6 +12,7 @@ const nav = [
   ['/', 'Dashboard', 'viewer'],
   ['/targets', 'Targets', 'viewer'],
   ['/deployments', 'Deployments', 'viewer'],
+  ['/configs', 'Configs', 'viewer'],
   ['/scripts', 'Scripts', 'viewer'],
   ['/certificates', 'Certificates', 'viewer'],
   ['/tokens', 'Tokens', 'viewer'],
