@@ -60,6 +60,12 @@ const envSchema = z.object({
     .default('/etc/nginx:/etc/ssl:/etc/deckhand:/etc/supervisor:/run:/var/run:/srv:/opt:/var/www')
     .transform((s) => s.split(':').filter(Boolean))
     .pipe(z.array(z.string().regex(/^\/[^\0]*$/, 'each managed path must be absolute')).min(1)),
+  /** Where a target's log files may live (DESIGN §10): absolute prefixes separated by ':'. */
+  DECKHAND_LOG_PATHS: z
+    .string()
+    .default('/var/log')
+    .transform((s) => s.split(':').filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\/[^\0]*$/, 'each log path must be absolute')).min(1)),
   /** 32 bytes, base64: encrypts target secrets and private keys. Default: <DECKHAND_DATA_DIR>/secret.key, created 0600. */
   DECKHAND_SECRET_KEY: z
     .string()

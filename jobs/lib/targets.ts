@@ -112,7 +112,21 @@ const configs = z.strictObject({
   enabledDir: absPath.optional(),
 });
 
+/** A named log source of a target (DESIGN §10): a file under DECKHAND_LOG_PATHS, a journald unit, or supervisor's output. */
+export const logSourceName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'lowercase letters, digits, - or _');
+const logSource = z.union([
+  z.strictObject({ name: logSourceName, file: absPath }),
+  z.strictObject({ name: logSourceName, journal: z.string().regex(/^[A-Za-z0-9@._:-]{1,200}$/, 'a unit name') }),
+  z.strictObject({ name: logSourceName, supervisor: z.enum(['stdout', 'stderr']) }),
+]);
+export type LogSource = z.infer<typeof logSource>;
+const logSources = z
+  .array(logSource)
+  .max(50)
+  .refine((l) => new Set(l.map((s) => s.name)).size === l.length, 'source names must be unique');
+
 const common = {
+  logs: logSources.default([]),
   configs: configs.optional(),
   healthUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** Off only for a health URL served with a certificate this host does not trust (self-signed). */

@@ -2,6 +2,7 @@ import type { Config, Logger } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
 import { configReads } from '../configs/reads.ts';
 import type { HostReadHandlers } from '../host-server.ts';
+import { logReadHandlers } from '../logs/handlers.ts';
 import { statusReads } from '../status/reads.ts';
 
 export interface HostReadDeps {
@@ -12,5 +13,5 @@ export interface HostReadDeps {
 
 /** Every live read a worker answers for its host (DESIGN §9), one spread per area. */
 export function hostReadHandlers(deps: HostReadDeps): HostReadHandlers {
-  return { ...configReads(deps), ...statusReads(deps) };
+  return { ...configReads(deps), ...statusReads(deps), ...logReadHandlers(deps) };
 }
