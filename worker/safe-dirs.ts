@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { assertManaged, code, lstatNoSymlink, realDirOf, syncDir, tempBeside, UnsafePathError } from './safe-fs.ts';
 
 /**
@@ -67,14 +69,21 @@ export async function replaceSymlink(link: string, target: string, managed: read
   await syncDir(path.dirname(real));
 }
 
+const run = promisify(execFile);
+
 /**
  * Removes `entry` inside a managed directory: a symlink is unlinked, never followed,
  * and a directory is removed without following the symlinks inside it.
+ *
+ * A directory goes through GNU rm, which walks the tree from open directory handles
+ * (unlinkat), not by path: Node's fs.rm re-resolves the whole path for each entry, so
+ * whoever owns a directory above could swap it for a link mid-way and have root list
+ * and unlink the files of any directory the link leads to.
  */
 export async function removeManagedEntry(entry: string, managed: readonly string[]): Promise<void> {
   const real = await realDirOf(entry, managed);
   const st = await fs.lstat(real).catch((err) => (code(err) === 'ENOENT' ? null : Promise.reject(err)));
   if (!st) return;
   if (st.isSymbolicLink()) await fs.unlink(real);
-  else await fs.rm(real, { recursive: true, force: true });
+  else await run('rm', ['-rf', '--one-file-system', '--', real]);
 }
