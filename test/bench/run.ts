@@ -7,6 +7,7 @@
  *   BENCH_CONCURRENCY: worker concurrency (default 16)
  *   TEST_DATABASE_URL / TEST_REDIS_URL: the services, as for the tests
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createPostgresBackend, Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
@@ -145,6 +146,16 @@ const pickup = await pickupAtIdle();
 const frag = await fragments();
 await Promise.all([stop(worker), stop(web)]);
 await database.drop();
+// In its own process, so that its peak RSS is the log reader's alone.
+const logPaging = JSON.parse(
+  execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/log-paging.ts'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!,
+);
+say(
+  `log paging: newest 200 lines of 2 GB in ${logPaging.log_page_ms_2gb} ms, of 2 MB in ${logPaging.log_page_ms_2mb} ms`,
+);
 
 console.log(
   JSON.stringify({
@@ -163,6 +174,7 @@ console.log(
     status_fragment_rps: round(frag.statusRps),
     hello_fragment_rps: round(frag.helloRps),
     history_rows: frag.rows,
+    ...logPaging,
   }),
 );
 process.exit(0);
