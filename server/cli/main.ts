@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../../config.ts';
 import type { Role } from '../../db/users.ts';
 import { tokenCreate, tokenList, tokenRevoke, userAdd, userChange } from './accounts.ts';
 import { apiClient, formatJobs, formatTargets, runRequest, watchJob } from './client.ts';
+import { configCommand, configUsage } from './config.ts';
 import { deployCommand, deployUsage } from './deploy.ts';
 import { CliError } from './errors.ts';
 import { migrate, readStdin } from './host.ts';
@@ -29,7 +30,8 @@ Over the API (set DECKHAND_URL and DECKHAND_TOKEN):
   targets
   target show|rm|unlock NAME
   target set NAME --file SPEC.json   (--file - reads standard input)
-${deployUsage}`;
+${deployUsage}
+${configUsage}`;
 
 const options = {
   role: { type: 'string' },
@@ -45,6 +47,8 @@ const options = {
   file: { type: 'string' },
   to: { type: 'string' },
   yes: { type: 'boolean', short: 'y' },
+  message: { type: 'string', short: 'm' },
+  test: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
       console.log(await migrate(config));
       return 0;
   }
-  const apiCommands = ['run', 'jobs', 'watch', 'cancel', 'targets', 'target', 'deploy', 'rollback', 'deployments'];
+  const apiCommands = ['run', 'jobs', 'watch', 'cancel', 'targets', 'target', 'deploy', 'rollback', 'deployments', 'config'];
   if (!apiCommands.includes(cmd)) fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
   const api = apiClient();
   switch (cmd) {
@@ -119,6 +123,8 @@ async function main(argv: string[]): Promise<number> {
     case 'rollback':
     case 'deployments':
       return deployCommand(api, cmd, rest, o);
+    case 'config':
+      return configCommand(api, rest, o);
     case 'cancel':
       console.log((await api.call<{ status: string }>('POST', `/api/jobs/${need(rest[0], 'ID')}/cancel`)).status);
       return 0;
