@@ -1,7 +1,7 @@
-import type pg from 'pg';
 import { z } from 'zod';
 import type { Logger } from '../config.ts';
 import type { Db } from './client.ts';
+import { type ChannelListener, listenChannel } from './listen.ts';
 
 /**
  * Messages between Deckhand's own processes over PostgreSQL LISTEN/NOTIFY: a
@@ -21,54 +21,17 @@ export async function sendControl(db: Db, message: ControlMessage): Promise<void
   await db.$client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(message)]);
 }
 
-const RECONNECT_MS = 5000;
-
-export interface ControlListener {
-  /** Settles after the first attempt to listen (it keeps retrying after a failure). */
-  ready: Promise<void>;
-  stop(): Promise<void>;
-}
+export type { ChannelListener as ControlListener } from './listen.ts';
 
 /** Calls `onMessage` for each control message until stopped; reconnects after errors. */
-export function listenControl(db: Db, log: Logger, onMessage: (m: ControlMessage) => void): ControlListener {
-  let client: pg.PoolClient | null = null;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async () => {
+export function listenControl(db: Db, log: Logger, onMessage: (m: ControlMessage) => void): ChannelListener {
+  return listenChannel(db, log, CHANNEL, (payload) => {
+    let data: unknown = null;
     try {
-      const c = await db.$client.connect();
-      c.on('notification', (n) => {
-        let data: unknown = null;
-        try {
-          data = JSON.parse(n.payload ?? 'null');
-        } catch {}
-        const parsed = controlMessage.safeParse(data);
-        if (parsed.success) onMessage(parsed.data);
-        else log.warn({ payload: n.payload }, 'ignored a malformed control message');
-      });
-      c.on('error', (err) => {
-        log.warn({ err }, 'control channel lost; reconnecting');
-        c.release(true);
-        client = null;
-        if (!stopped) retry = setTimeout(connect, RECONNECT_MS);
-      });
-      await c.query(`LISTEN ${CHANNEL}`);
-      client = c;
-      if (stopped) await stop();
-    } catch (err) {
-      log.warn({ err }, 'cannot listen for control messages; retrying');
-      if (!stopped) retry = setTimeout(connect, RECONNECT_MS);
-    }
-  };
-  const stop = async () => {
-    stopped = true;
-    clearTimeout(retry);
-    const c = client;
-    client = null;
-    if (c) {
-      await c.query(`UNLISTEN ${CHANNEL}`).catch(() => {});
-      c.release();
-    }
-  };
-  return { ready: connect(), stop };
+      data = JSON.parse(payload);
+    } catch {}
+    const parsed = controlMessage.safeParse(data);
+    if (parsed.success) onMessage(parsed.data);
+    else log.warn({ payload }, 'ignored a malformed control message');
+  });
 }

@@ -21,7 +21,8 @@ export function listenChannel(
   onPayload: (payload: string) => void,
   onReconnect: () => void = () => {},
 ): ChannelListener {
-  let client: pg.PoolClient | null = null;
+  /** The listening client and its one-time release (a dropped connection errors after a stop too). */
+  let client: { c: pg.PoolClient; release(destroy: boolean): void } | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   let attempts = 0;
@@ -29,22 +30,35 @@ export function listenChannel(
     if (!stopped) retry = setTimeout(connect, RECONNECT_MS);
   };
   async function connect() {
+    let c: pg.PoolClient | null = null;
+    let released = false;
     try {
-      const c = await db.$client.connect();
+      c = await db.$client.connect();
+      const held = c;
+      const release = (destroy: boolean) => {
+        if (released) return;
+        released = true;
+        held.release(destroy);
+      };
       c.on('notification', (n) => {
         if (n.channel === channel) onPayload(n.payload ?? '');
       });
       c.on('error', (err) => {
+        if (released) return;
         log.warn({ err, channel }, 'listening connection lost; reconnecting');
-        c.release(true);
+        release(true);
         client = null;
         again();
       });
       await c.query(`LISTEN ${channel}`);
-      client = c;
+      client = { c, release };
       if (attempts++ > 0) onReconnect();
       if (stopped) await stop();
     } catch (err) {
+      if (c && !released) {
+        released = true;
+        c.release(true);
+      }
       log.warn({ err, channel }, 'cannot listen; retrying');
       attempts++;
       again();
@@ -53,11 +67,11 @@ export function listenChannel(
   async function stop() {
     stopped = true;
     clearTimeout(retry);
-    const c = client;
+    const current = client;
     client = null;
-    if (c) {
-      await c.query(`UNLISTEN ${channel}`).catch(() => {});
-      c.release();
+    if (current) {
+      await current.c.query(`UNLISTEN ${channel}`).catch(() => {});
+      current.release(false);
     }
   }
   return { ready: connect(), stop };

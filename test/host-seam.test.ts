@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../config.ts';
 import { HostReadError } from '../jobs/lib/host-reads.ts';
@@ -78,5 +79,28 @@ describe('host seam: live reads over PostgreSQL, answered by a worker of the nam
     expect(internal).toMatchObject({ status: 502, code: 'host_error' });
     expect(internal.message).not.toContain('/etc/secret-path');
     await expect(client.read('beta', 'config-list', {})).rejects.toMatchObject({ status: 400, code: 'unknown_read' });
+  });
+
+  it('a stopped listener ignores its connection being cut afterwards (the database dropped, a server restart)', async () => {
+    const { listenChannel } = await import('../db/listen.ts');
+    const listener = listenChannel(database.db, log, 'deckhand_test_channel', () => {});
+    await listener.ready;
+    await listener.stop();
+    const errors: unknown[] = [];
+    const onError = (err: unknown) => errors.push(err);
+    process.on('uncaughtException', onError);
+    try {
+      // From outside the pool (which would hand this query the listener's old client): end every connection to it.
+      const outside = new pg.Client({ connectionString: database.url });
+      await outside.connect();
+      await outside.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      await outside.end();
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+    expect(errors).toEqual([]);
   });
 });
