@@ -94,7 +94,18 @@ async function main(argv: string[]): Promise<number> {
       console.log(await migrate(config));
       return 0;
   }
-  const apiCommands = ['run', 'jobs', 'watch', 'cancel', 'targets', 'target', 'deploy', 'rollback', 'deployments', 'config'];
+  const apiCommands = [
+    'run',
+    'jobs',
+    'watch',
+    'cancel',
+    'targets',
+    'target',
+    'deploy',
+    'rollback',
+    'deployments',
+    'config',
+  ];
   if (!apiCommands.includes(cmd)) fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
   const api = apiClient();
   switch (cmd) {
