@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { sql } from 'drizzle-orm';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimJob } from '../db/jobs.ts';
+import { killOrphanedJobProcesses } from '../worker/orphans.ts';
 import {
   api,
   eventually,
@@ -77,5 +80,55 @@ describe('reaping never signals a process group that is no longer the job’s', 
     // The reaper had its chance to signal (it would have, at once, after marking the job lost).
     await new Promise((r) => setTimeout(r, 2000));
     expect(processAlive(bystander.pid!)).toBe(true);
+  });
+});
+
+describe('the orphan killer trusts only job processes of its own user', () => {
+  let h: Harness;
+  let op: TestUser;
+  let group: ChildProcess | undefined;
+  beforeAll(async () => {
+    h = await harness();
+    op = await h.user('operator');
+  });
+  afterAll(async () => {
+    if (group?.pid) {
+      try {
+        process.kill(-group.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await h.close();
+  });
+
+  it('never kills a process group because another user planted an ended job’s DECKHAND_JOB_ID in it', async () => {
+    const id = (await api(h, op, 'POST', '/api/jobs', hangJob)).json.id as string;
+    await h.database.db.execute(sql`UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE id = ${id}`);
+    // A root shell leads its own group; a service account's process in that group claims to be the job's.
+    group = spawn(
+      'sh',
+      ['-c', `setpriv --reuid=65534 --regid=65534 --clear-groups env DECKHAND_JOB_ID=${id} sleep 120 & wait`],
+      { detached: true, stdio: 'ignore' },
+    );
+    const shell = group.pid!;
+    await eventually(
+      async () =>
+        fs
+          .readdirSync('/proc')
+          .filter((n) => /^\d+$/.test(n))
+          .some((n) => {
+            try {
+              return fs.readFileSync(`/proc/${n}/environ`, 'latin1').includes(`DECKHAND_JOB_ID=${id}`);
+            } catch {
+              return false;
+            }
+          }) || null,
+      10_000,
+      'the planted process to start',
+    );
+    const killed = await killOrphanedJobProcesses(h.database.db, h.config.hostname, pino({ level: 'silent' }));
+    expect(killed).toBe(0);
+    expect(processAlive(shell)).toBe(true);
   });
 });

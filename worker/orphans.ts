@@ -9,6 +9,19 @@ export interface JobProcess {
   ppid: number;
   pgid: number;
   jobId: string;
+  /**
+   * Whether it runs as this worker's user (real and effective uid), as job processes do. Anyone can
+   * put DECKHAND_JOB_ID in a process's environment; only these vouch that their group is a job's.
+   */
+  ownUser: boolean;
+}
+
+const ownUid = process.getuid?.() ?? 0;
+
+/** Real and effective uid from /proc/<pid>/status; a setuid program keeps its caller's real uid. */
+function runsAsOwnUser(pid: number): boolean {
+  const uids = /^Uid:\s*(\d+)\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return uids !== null && Number(uids[1]) === ownUid && Number(uids[2]) === ownUid;
 }
 
 const JOB_ENV = 'DECKHAND_JOB_ID=';
@@ -23,7 +36,14 @@ export function readJobProcess(pid: number): JobProcess | null {
       .readFileSync(`/proc/${pid}/environ`, 'latin1')
       .split('\0')
       .find((e) => e.startsWith(JOB_ENV));
-    return entry ? { pid, ppid: Number(ppid), pgid: Number(pgid), jobId: entry.slice(JOB_ENV.length) } : null;
+    if (!entry) return null;
+    return {
+      pid,
+      ppid: Number(ppid),
+      pgid: Number(pgid),
+      jobId: entry.slice(JOB_ENV.length),
+      ownUser: runsAsOwnUser(pid),
+    };
   } catch {
     return null; // gone, or not ours to read
   }
@@ -70,7 +90,8 @@ const ownGroup = (() => {
 /**
  * Kills the process groups of jobs whose worker died or which have ended. Right before the
  * signal it checks again that a member of the group is still this job's process in this group,
- * so a group id reused by an unrelated process is never signalled.
+ * and runs as this worker's user, so neither a group id reused by an unrelated process nor a
+ * group where a service account planted a job's id is ever signalled.
  */
 export async function killOrphanedJobProcesses(db: Db, hostname: string, log: Logger): Promise<number> {
   const groups = new Map<string, JobProcess[]>();
@@ -86,7 +107,7 @@ export async function killOrphanedJobProcesses(db: Db, hostname: string, log: Lo
     if (pgid <= 1 || pgid === ownGroup || !isOrphaned(group, standings.get(jobId), hostname)) continue;
     const still = group.some((p) => {
       const now = readJobProcess(p.pid);
-      return now?.jobId === jobId && now.pgid === pgid;
+      return now?.jobId === jobId && now.pgid === pgid && now.ownUser;
     });
     if (!still) continue;
     try {
