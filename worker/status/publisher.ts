@@ -36,14 +36,23 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Promise<void> {
   const [figures, { now, rows }] = await Promise.all([readHostFigures(), hostTargets(conn, o.host, true)]);
   const at = now.toISOString();
-  const targets = await mapLimited(rows, PROBES_AT_ONCE, async (row) => {
-    const probed = await probeTarget(row.spec, o.managed);
+  const probed = await mapLimited(rows, PROBES_AT_ONCE, (row) => probeTarget(row.spec, o.managed));
+  const targets = rows.map((row, i) => {
     const previous = row.previous?.lastSeen ?? null;
-    await noteUnexpectedRestart(conn, row.name, previous, probed);
-    const status: TargetStatus = { ...probed, lastSeen: nextLastSeen(previous, probed, at) };
-    return { name: row.name, status };
+    const status: TargetStatus = { ...probed[i]!, lastSeen: nextLastSeen(previous, probed[i]!, at) };
+    return { name: row.name, previous, status };
   });
-  await publishStatus(conn, { host: o.host, worker: o.worker, figures, targets });
+  // The restarts and the sample that supersedes their "last seen" land together, so none is counted twice.
+  await conn.query('BEGIN');
+  try {
+    for (const t of targets) await noteUnexpectedRestart(conn, t.name, t.previous, t.status);
+    const published = targets.map(({ name, status }) => ({ name, status }));
+    await publishStatus(conn, { host: o.host, worker: o.worker, figures, targets: published });
+    await conn.query('COMMIT');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
 }
 
 /**
