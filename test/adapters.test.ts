@@ -25,6 +25,20 @@ describe('systemd adapter (unit tests of the systemctl argv and output parsing; 
     ]);
   });
 
+  it('argv: the adapter starts and stops a unit with systemctl start/stop, -- before the unit (DESIGN §10)', async () => {
+    const calls: string[][] = [];
+    const adapter = systemdAdapter('-evil.service', async (file, args) => {
+      calls.push([file, ...args]);
+      return { exitCode: 0, signal: null, stdout: '' };
+    });
+    await adapter.start!();
+    await adapter.stop();
+    expect(calls).toEqual([
+      ['systemctl', 'start', '--no-ask-password', '--', '-evil.service'],
+      ['systemctl', 'stop', '--no-ask-password', '--', '-evil.service'],
+    ]);
+  });
+
   it('parses systemctl show for a running, a stopped and an unknown unit', () => {
     expect(parseSystemctlShow('MainPID=4321\nActiveState=active\nSubState=running\nLoadState=loaded\n')).toEqual({
       running: true,

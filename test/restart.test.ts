@@ -92,7 +92,9 @@ describe('restart jobs against real services', () => {
   it('fails clearly when the target is not running', async () => {
     const res = await api(h, op, 'POST', '/api/jobs', { kind: 'restart', target: 'ghost' });
     const job = await waitForStatus(h, op, res.json.id, ['failed']);
-    expect(job.error).toBe(`ghost is not running: no master process at pidfile ${dir}/nothing.pid`);
+    expect(job.error).toBe(
+      `ghost is not running (no master process at pidfile ${dir}/nothing.pid), and Deckhand cannot start a signal target: start it with its own manager`,
+    );
   });
 
   it('restarts a supervisor program for real: a new pid, running again', async () => {

@@ -160,6 +160,10 @@ export function createRunner(deps: RunnerDeps) {
       const kind = deps.registry.get(job.kind);
       if (!kind) throw new UnrecoverableError(`unknown job kind: ${job.kind}`);
       if (!canRunJobs(job.role)) throw new UnrecoverableError(`${job.username} may no longer run jobs`);
+      // The kind's own rule (e.g. only admins stop a service), against the requester's role as it is now.
+      if (kind.adminOnly?.(job) && job.role !== 'admin') {
+        throw new UnrecoverableError(`${job.username} is no longer an admin, which this ${job.kind} job needs`);
+      }
       const req = kind.request.parse(kind.fromStored(job));
       const result = await kind.run(contextFor(job, ac.signal, journal), req, deps.env);
       await journal.close();

@@ -26,8 +26,10 @@ export function adapterFor(spec: TargetSpec, exec: Exec): ServiceAdapter {
 function withTrustedConfig(file: string, make: (config: string) => ServiceAdapter): ServiceAdapter {
   const adapter = async () => make(await trustedConfigPath(file));
   return {
+    manager: 'supervisor',
     state: async () => (await adapter()).state(),
     apply: async (mode) => (await adapter()).apply(mode),
     start: async () => (await adapter()).start?.(),
+    stop: async () => (await adapter()).stop(),
   };
 }

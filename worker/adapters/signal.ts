@@ -28,12 +28,17 @@ export function signalAdapter(pidfile: string, signal: NodeJS.Signals, match: Pr
     if (!p) return { running: false, pid: null, workerPids: [], detail: `no master process at pidfile ${pidfile}` };
     return { running: true, pid: p.pid, workerPids: await childPids(p.pid), detail: p.exe ?? '' };
   }
+  /** Sends `sig` to the master the pidfile names, checked right before (never a PID it merely read earlier). */
+  async function signalMaster(sig: NodeJS.Signals) {
+    const s = await state();
+    if (!s.running || !s.pid) throw new ServiceNotRunningError(`not running: ${s.detail}`);
+    process.kill(s.pid, sig);
+  }
   return {
+    manager: 'signal',
     state,
-    async apply() {
-      const s = await state();
-      if (!s.running || !s.pid) throw new ServiceNotRunningError(`not running: ${s.detail}`);
-      process.kill(s.pid, signal);
-    },
+    apply: () => signalMaster(signal),
+    // SIGTERM: gunicorn and nginx finish in-flight requests, stop their workers, then exit.
+    stop: () => signalMaster('SIGTERM'),
   };
 }

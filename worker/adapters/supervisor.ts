@@ -8,6 +8,8 @@ export const supervisorctlArgv = {
   /** A reload is the program's own: supervisor sends it SIGHUP. */
   reload: (config: string, program: string) => ['-c', config, 'signal', 'HUP', program],
   start: (config: string, program: string) => ['-c', config, 'start', program],
+  /** supervisord sends the program its stopsignal and waits up to its stopwaitsecs, then SIGKILL. */
+  stop: (config: string, program: string) => ['-c', config, 'stop', program],
   /** After Deckhand rewrote the program's file: re-read it, then apply the change to that program. */
   reread: (config: string) => ['-c', config, 'reread'],
   update: (config: string, program: string) => ['-c', config, 'update', program],
@@ -46,8 +48,10 @@ export function supervisorAdapter(program: string, config: string, exec: Exec): 
     return parseSupervisorStatus(r.stdout);
   };
   return {
+    manager: 'supervisor',
     state,
     apply: (mode) => run(supervisorctlArgv[mode](config, program)),
+    stop: () => run(supervisorctlArgv.stop(config, program)),
     async start() {
       // A program supervisord is already starting (autostart, or `update` just added it) needs no second start.
       const deadline = Date.now() + 30_000;

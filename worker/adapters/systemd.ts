@@ -3,7 +3,7 @@ import type { Exec, ServiceAdapter, ServiceState } from './types.ts';
 
 /** `systemctl` argv; no shell, and `--` keeps a unit name from ever being read as an option. */
 export const systemctlArgv = {
-  apply: (mode: 'restart' | 'reload' | 'start', unit: string) => [mode, '--no-ask-password', '--', unit],
+  apply: (mode: 'restart' | 'reload' | 'start' | 'stop', unit: string) => [mode, '--no-ask-password', '--', unit],
   /** After a deploy rewrote the unit's drop-in. */
   daemonReload: () => ['daemon-reload', '--no-ask-password'],
   show: (unit: string) => ['show', '--no-pager', '--property=MainPID,ActiveState,SubState,LoadState', '--', unit],
@@ -35,8 +35,10 @@ export function systemdAdapter(unit: string, exec: Exec): ServiceAdapter {
     return r.stdout;
   };
   return {
+    manager: 'systemd',
     state: async () => parseSystemctlShow(await run(systemctlArgv.show(unit), true)),
     apply: async (mode) => void (await run(systemctlArgv.apply(mode, unit), false)),
     start: async () => void (await run(systemctlArgv.apply('start', unit), false)),
+    stop: async () => void (await run(systemctlArgv.apply('stop', unit), false)),
   };
 }
