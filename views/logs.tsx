@@ -199,7 +199,7 @@ export function LogsPage(p: { user: SessionUser; csrfToken: string | null; view:
             </p>
           ) : (
             <>
-              <ol id="log-lines" class="log-lines" reversed>
+              <ol id="log-lines" class="log-lines">
                 <LogLines lines={v.lines} />
               </ol>
               <OlderButton target={v.target} filter={f} cursor={v.nextCursor} />

@@ -18,6 +18,9 @@ export function TargetPage(p: {
       <section class="card">
         <h2>{name}</h2>
         {p.row.t.description && <p class="muted">{p.row.t.description}</p>}
+        <p>
+          <a href={`/targets/${name}/logs`}>Logs</a>
+        </p>
         <TargetsTable rows={[p.row]} user={p.user} />
       </section>
       <section class="card" id="restarts">

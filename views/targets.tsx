@@ -60,7 +60,10 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
         <a href={`/targets/${t.name}`}>
           <strong>{t.name}</strong>
         </a>{' '}
-        <span class="muted">{t.manager}</span>
+        <span class="muted">{t.manager}</span>{' '}
+        <a class="small" href={`/targets/${t.name}/logs`}>
+          logs
+        </a>
       </td>
       <StatusCell s={s} />
       <td>{s.known ? (s.pid ?? '—') : '—'}</td>
