@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitHealthy } from '../worker/health.ts';
 import { servedFingerprint } from '../worker/tls-probe.ts';
-import { api, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
 import { type Gunicorn, makeCert, scratchDir, startGunicorn } from './support/services.ts';
 
 /** A name that this machine resolves (through /etc/hosts) to the cloud metadata address. */
@@ -196,13 +196,16 @@ describe('every path of a target lies under the managed paths, when saved and wh
     expect(res.json.error.message).toBe(
       'the stored settings of target legacy are no longer valid (match); save it again',
     );
-    // The pages that list targets still answer, and say what to do.
+    // The pages that list targets still answer, and say what to do once the worker has published its status.
+    const why = 'the stored settings are no longer valid (match); save the target again';
     for (const page of ['/', '/targets', '/deployments']) {
-      const html = await h.app.request(`http://localhost${page}`, { headers: { Cookie: op.cookie } });
-      expect(html.status, page).toBe(200);
-      if (page !== '/deployments') {
-        expect(await html.text()).toContain('the stored settings are no longer valid (match); save the target again');
-      }
+      const html = await eventually(async () => {
+        const res = await h.app.request(`http://localhost${page}`, { headers: { Cookie: op.cookie } });
+        expect(res.status, page).toBe(200);
+        const text = await res.text();
+        return page === '/deployments' || text.includes(why) ? text : null;
+      });
+      if (page !== '/deployments') expect(html).toContain(why);
     }
   });
 });
