@@ -17,7 +17,11 @@ export function unifiedDiff(file: string, before: string, after: string): string
   return createTwoFilesPatch(file, file, before, after, undefined, undefined, { context: 3 });
 }
 
-export async function latestVersion(db: Db, target: string, file: string): Promise<ConfigVersionRow | null> {
+export async function latestVersion(
+  db: Pick<Db, 'select'>,
+  target: string,
+  file: string,
+): Promise<ConfigVersionRow | null> {
   const [row] = await db
     .select()
     .from(configVersions)
@@ -73,27 +77,31 @@ export interface NewVersion {
 }
 
 /**
- * Records the next version of a file in one statement: its number is the last one plus one
- * (the unique index refuses a concurrent duplicate), its diff is against the previous version,
- * or against `before` for the first.
+ * Records the next version of a file: its number is the last one plus one and its diff is against
+ * the previous version (or `before`, for the first). One transaction holds a lock on the file's
+ * history, so an adopt and a job's apply at the same moment get versions N and N+1, each diffed
+ * against the other.
  */
 export async function recordVersion(db: Db, v: NewVersion): Promise<ConfigVersionRow> {
-  const previous = await latestVersion(db, v.target, v.path);
-  const [row] = await db
-    .insert(configVersions)
-    .values({
-      target: v.target,
-      path: v.path,
-      version: sql`(SELECT coalesce(max(version), 0) + 1 FROM config_versions WHERE target = ${v.target} AND path = ${v.path})`,
-      text: v.text,
-      sha256: sha256(v.text),
-      comment: v.comment,
-      actorId: v.actor.id,
-      actor: v.actor.name,
-      jobId: v.jobId,
-      origin: v.origin,
-      diff: unifiedDiff(v.path, previous?.text ?? v.before, v.text),
-    })
-    .returning();
-  return row!;
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`config:${v.target}:${v.path}`}, 0))`);
+    const previous = await latestVersion(tx, v.target, v.path);
+    const [row] = await tx
+      .insert(configVersions)
+      .values({
+        target: v.target,
+        path: v.path,
+        version: (previous?.version ?? 0) + 1,
+        text: v.text,
+        sha256: sha256(v.text),
+        comment: v.comment,
+        actorId: v.actor.id,
+        actor: v.actor.name,
+        jobId: v.jobId,
+        origin: v.origin,
+        diff: unifiedDiff(v.path, previous?.text ?? v.before, v.text),
+      })
+      .returning();
+    return row!;
+  });
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordVersion } from '../db/config-versions.ts';
 import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
 import { appServer, type NginxSites, startNginxSites } from './support/nginx-sites.ts';
 import { scratchDir } from './support/services.ts';
@@ -237,5 +238,28 @@ describe('nginx configs: list, read, apply, test, restore, drift and sites again
     expect(off.status, off.error).toBe('succeeded');
     expect(fs.existsSync(link)).toBe(false);
     await eventually(async () => (await nginx.get(nginx.extraPort)) === null, 10_000, 'extra to stop serving');
+  });
+
+  it('versions recorded at the same moment (an adopt during an apply) get consecutive numbers, each diffed against the one before', async () => {
+    const file = `${dir}/conf.d/other.conf`;
+    const rows = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        recordVersion(h.database.db, {
+          target: T,
+          path: file,
+          text: `line ${i}\n`,
+          comment: `c${i}`,
+          actor: { id: null, name: 'test' },
+          jobId: null,
+          origin: 'adopted',
+          before: '',
+        }),
+      ),
+    );
+    const byVersion = rows.sort((a, b) => a.version - b.version);
+    expect(byVersion.map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let i = 1; i < byVersion.length; i++) {
+      expect(byVersion[i]!.diff).toContain(`-${byVersion[i - 1]!.text}`);
+    }
   });
 });
