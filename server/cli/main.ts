@@ -8,6 +8,7 @@ import { configCommand, configUsage } from './config.ts';
 import { deployCommand, deployUsage } from './deploy.ts';
 import { CliError } from './errors.ts';
 import { migrate, readStdin } from './host.ts';
+import { logsCommand, logsUsage } from './logs.ts';
 
 const usage = `usage: deckhand <command>
 
@@ -31,7 +32,8 @@ Over the API (set DECKHAND_URL and DECKHAND_TOKEN):
   target show|rm|unlock NAME
   target set NAME --file SPEC.json   (--file - reads standard input)
 ${deployUsage}
-${configUsage}`;
+${configUsage}
+${logsUsage}`;
 
 const options = {
   role: { type: 'string' },
@@ -50,6 +52,13 @@ const options = {
   message: { type: 'string', short: 'm' },
   test: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  source: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  grep: { type: 'string' },
+  level: { type: 'string' },
+  lines: { type: 'string', short: 'n' },
+  follow: { type: 'boolean', short: 'f' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -105,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
     'rollback',
     'deployments',
     'config',
+    'logs',
   ];
   if (!apiCommands.includes(cmd)) fail(`unknown command: ${[cmd, ...rest].join(' ')}\n\n${usage}`, 2);
   const api = apiClient();
@@ -136,6 +146,8 @@ async function main(argv: string[]): Promise<number> {
       return deployCommand(api, cmd, rest, o);
     case 'config':
       return configCommand(api, rest, o);
+    case 'logs':
+      return logsCommand(api, rest, o);
     case 'cancel':
       console.log((await api.call<{ status: string }>('POST', `/api/jobs/${need(rest[0], 'ID')}/cancel`)).status);
       return 0;
