@@ -22,6 +22,8 @@ export async function releasePublisherLock(conn: Conn, host: string): Promise<vo
 export interface HostTargetRow {
   name: string;
   spec: unknown;
+  /** When the target's definition was last saved. */
+  updatedAt: Date;
   previous: TargetStatus | null;
 }
 
@@ -32,13 +34,16 @@ export async function hostTargets(
   local: boolean,
 ): Promise<{ now: Date; rows: HostTargetRow[] }> {
   const r = await conn.query(
-    `SELECT t.name, t.spec, ts.status AS previous, now() AS now FROM targets t
+    `SELECT t.name, t.spec, t.updated_at, ts.status AS previous, now() AS now FROM targets t
      LEFT JOIN target_status ts ON ts.target = t.name
      WHERE t.host = $1 OR (t.host IS NULL AND $2) ORDER BY t.name`,
     [host, local],
   );
   const now = r.rows[0]?.now ?? (await conn.query('SELECT now() AS now')).rows[0].now;
-  return { now, rows: r.rows.map(({ name, spec, previous }) => ({ name, spec, previous })) };
+  return {
+    now,
+    rows: r.rows.map(({ name, spec, updated_at, previous }) => ({ name, spec, updatedAt: updated_at, previous })),
+  };
 }
 
 /**

@@ -143,6 +143,29 @@ describe('status publisher: real figures, real supervisor programs, unexpected r
       status: 404,
     });
   });
+
+  it('a target saved with another program is not an unexpected restart', async () => {
+    await run('supervisorctl', ['-c', sup.config, 'start', 'idle']);
+    const idlePid = Number((await run('supervisorctl', ['-c', sup.config, 'pid', 'idle'])).stdout.trim());
+    const put = await api(h, admin, 'PUT', '/api/targets/web', {
+      manager: 'supervisor',
+      program: 'idle',
+      configPath: sup.config,
+    });
+    expect(put.status).toBe(200);
+    await eventually(async () => (await statusOf(h, 'web'))?.pid === idlePid, 15_000, 'web to name the idle program');
+    const published = await h.database.db.$client.query('SELECT updated_at FROM target_status WHERE target = $1', [
+      'web',
+    ]);
+    await eventually(async () => {
+      const r = await h.database.db.$client.query(
+        'SELECT updated_at > $2 AS later FROM target_status WHERE target = $1',
+        ['web', published.rows[0].updated_at],
+      );
+      return r.rows[0].later;
+    });
+    expect(await restartRows(h, 'web')).toHaveLength(1);
+  });
 });
 
 describe('status publisher: one worker per host publishes, and another takes over when it dies', () => {

@@ -38,7 +38,9 @@ async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Prom
   const at = now.toISOString();
   const probed = await mapLimited(rows, PROBES_AT_ONCE, (row) => probeTarget(row.spec, o.managed));
   const targets = rows.map((row, i) => {
-    const previous = row.previous?.lastSeen ?? null;
+    // A target saved since its process was last seen may name another program: not a restart of the same one.
+    const seen = row.previous?.lastSeen ?? null;
+    const previous = seen && Date.parse(seen.at) >= row.updatedAt.getTime() ? seen : null;
     const status: TargetStatus = { ...probed[i]!, lastSeen: nextLastSeen(previous, probed[i]!, at) };
     return { name: row.name, previous, status };
   });
