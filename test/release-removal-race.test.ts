@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { layoutOf, removeRelease } from '../worker/releases.ts';
+import { layoutOf, prepareReleasesDir, releaseDirOf, removeRelease } from '../worker/releases.ts';
 
 /**
  * A service account that owns the directory above `releases/` can swap `releases` for a link while
@@ -71,5 +71,34 @@ describe('removing a release never follows a swap of the directories above it', 
       attacker.kill('SIGKILL');
     }
     expect(fs.readdirSync(victim).length).toBe(FILES);
+  });
+});
+
+describe('the releases directory sits only under directories nobody else can write', () => {
+  const NOBODY = 65534;
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'deckhand-release-parents-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it('refuses releases/ in a directory a service account owns or a group can write: it could swap releases/ for a link while root checks out and builds there', async () => {
+    const managed = path.join(root, 'managed');
+    const app = path.join(managed, 'shop');
+    const layout = layoutOf('shop', { releasesDir: path.join(app, 'releases') } as never, {
+      stateDir: root,
+      managedPaths: [managed],
+    });
+    await prepareReleasesDir(layout);
+    expect(await releaseDirOf(layout, RELEASE)).toBe(path.join(app, 'releases', RELEASE));
+    fs.chownSync(app, NOBODY, NOBODY);
+    await expect(prepareReleasesDir(layout)).rejects.toThrow(`${app} belongs to uid ${NOBODY}`);
+    await expect(releaseDirOf(layout, RELEASE)).rejects.toThrow(`${app} belongs to uid ${NOBODY}`);
+    fs.chownSync(app, process.getuid!(), process.getgid!());
+    fs.chmodSync(app, 0o775);
+    await expect(releaseDirOf(layout, RELEASE)).rejects.toThrow(`${app} is writable by group or others`);
+    // A sticky directory (such as /tmp) is fine: nobody but an entry's owner can rename it.
+    fs.chmodSync(app, 0o1777);
+    expect(await releaseDirOf(layout, RELEASE)).toBe(path.join(app, 'releases', RELEASE));
   });
 });

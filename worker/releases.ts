@@ -31,11 +31,37 @@ export function layoutOf(
   };
 }
 
+const STICKY = 0o1000;
+
+/**
+ * Every directory above the releases directory must be root's or the worker's and writable by
+ * nobody else (a sticky one such as /tmp excepted). Whoever could write one could rename
+ * releases/ and put a link in its place between a check and a use: git, install, build and
+ * migrate run there as root by path, so the link would hand them a directory of its choosing.
+ */
+async function assertLockedParents(real: string, shown: string, uid: number): Promise<void> {
+  for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
+    const st = await fs.lstat(dir);
+    const why =
+      st.uid !== 0 && st.uid !== uid
+        ? `${dir} belongs to uid ${st.uid}`
+        : (st.mode & 0o022) !== 0 && !(st.mode & STICKY)
+          ? `${dir} is writable by group or others`
+          : null;
+    if (why)
+      throw new UnsafePathError(
+        `refusing the releases directory ${shown}: ${why}, who could swap it for a link while root builds there; put it under directories only root or uid ${uid} can write`,
+      );
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 /**
  * The releases directory's real path, checked right before each use: under the managed paths,
- * not itself a symlink, the worker's and writable by nobody else. Root checks code out and
- * removes releases in it, so whoever could rename or replace an entry there could steer those
- * writes (a fresh release directory swapped for a symlink before git writes into it).
+ * not itself a symlink, the worker's and writable by nobody else, and so is every directory
+ * above it. Root checks code out and removes releases in it, so whoever could rename or replace
+ * an entry there could steer those writes (a fresh release directory swapped for a symlink
+ * before git writes into it).
  */
 async function realReleasesDir(layout: ReleaseLayout): Promise<string> {
   const real = await resolveManaged(layout.releasesDir, layout.managedPaths);
@@ -47,6 +73,7 @@ async function realReleasesDir(layout: ReleaseLayout): Promise<string> {
       `refusing the releases directory ${layout.releasesDir}: it belongs to uid ${st.uid} with mode ${mode}; it must be a directory of uid ${uid}'s, not group- or world-writable`,
     );
   }
+  await assertLockedParents(real, layout.releasesDir, uid);
   return real;
 }
 
