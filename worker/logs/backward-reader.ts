@@ -72,6 +72,6 @@ export async function* linesBackward(
 }
 
 function decode(bytes: Buffer): string {
-  const text = bytes.toString('utf8');
+  const text = (bytes.length > MAX_LINE_BYTES ? bytes.subarray(0, MAX_LINE_BYTES) : bytes).toString('utf8');
   return text.endsWith('\r') ? text.slice(0, -1) : text;
 }
