@@ -7,7 +7,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids } from '../worker/adapters/signal.ts';
-import { api, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
 import { accepts } from './support/process.ts';
 import {
   type Gunicorn,
@@ -94,7 +94,9 @@ describe('service control: start, stop, and restart of a stopped service (DESIGN
   });
 
   it('an admin stops a supervisor program from the CLI; an operator starts it again', async () => {
-    const before = Number(/pid (\d+)/.exec(await supervisorStatus())![1]);
+    // supervisord says STARTING (no pid yet) until the program has run for its startsecs.
+    const running = await eventually(async () => /RUNNING\s+pid (\d+)/.exec(await supervisorStatus()), 15_000, 'web');
+    const before = Number(running[1]);
     const cli = await promisify(execFile)(
       process.execPath,
       ['server/cli/deckhand.mjs', 'run', 'restart', 'target=files', 'mode=stop', '--wait'],
