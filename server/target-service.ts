@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { audit } from '../db/audit.ts';
 import type { Db } from '../db/client.ts';
 import { targets } from '../db/schema.ts';
+import { assertLogSources } from '../jobs/lib/log-query.ts';
 import { publicSpec, sealableRepoUrl } from '../jobs/lib/repo-credential.ts';
 import { openEnv, openTargetSecrets, sealTargetSecrets } from '../jobs/lib/secret-box.ts';
 import { assertEnvWritable, UnwritableEnvError } from '../jobs/lib/service-env.ts';
@@ -83,6 +84,7 @@ export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: stri
   const { env: given, ...rest } = parseOr400(targetBody, body, 'target');
   const parsed = parseOr400(targetSpec, rest, 'target');
   assertManagedPaths(parsed, deps.env.managedPaths);
+  assertLogSources(parsed, deps.config.DECKHAND_LOG_PATHS);
   assertSafeEndpoints(parsed);
   assertDeployConsistent(parsed);
   const existing = await findTargetRow(deps.db, name);

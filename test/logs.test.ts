@@ -62,7 +62,7 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
         { name: 'error', file: nginx.error },
         { name: 'planted', file: path.join(dir, 'planted.log') },
         { name: 'fifo', file: path.join(dir, 'fifo.log') },
-        { name: 'outside', file: '/etc/hostname' },
+        { name: 'outside', file: path.join(dir, 'etc-link', 'hostname') },
         { name: 'app', journal: 'deckhand-test-none.service' },
       ],
     });
@@ -208,9 +208,11 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
     expect((await api(h, viewer, 'GET', '/api/targets/ghost/logs?source=access')).status).toBe(404);
   });
 
-  it('refuses a planted symlink, a FIFO and a file outside DECKHAND_LOG_PATHS; a journal source with no journal does not crash', async () => {
+  it('refuses a planted symlink, a FIFO and a file whose real directory is outside DECKHAND_LOG_PATHS; a journal source with no journal does not crash', async () => {
     fs.symlinkSync('/etc/shadow', path.join(dir, 'planted.log'));
     execFileSync('mkfifo', [path.join(dir, 'fifo.log')]);
+    // A planted directory symlink: the path reads as under DECKHAND_LOG_PATHS, its real directory is /etc.
+    fs.symlinkSync('/etc', path.join(dir, 'etc-link'));
     for (const source of ['planted', 'fifo', 'outside']) {
       const r = await api(h, viewer, 'GET', `/api/targets/edge/logs?source=${source}`);
       expect(r.status, source).toBe(403);
@@ -221,6 +223,27 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
     expect([200, 409]).toContain(journal.status);
     if (journal.status === 200) expect(journal.json.lines).toEqual([]);
     else expect(journal.json.error.code).toBe('journal_unavailable');
+  });
+
+  it('a target is saved only with log files under DECKHAND_LOG_PATHS, and supervisor output only on supervisor targets', async () => {
+    const put = await api(h, admin, 'PUT', '/api/targets/edge2', {
+      manager: 'signal',
+      pidfile: path.join(dir, 'nginx.pid'),
+      match: { exe: '/usr/sbin/nginx' },
+      logs: [
+        { name: 'shadow', file: '/etc/shadow' },
+        { name: 'out', supervisor: 'stdout' },
+      ],
+    });
+    expect(put.status).toBe(400);
+    expect(Object.keys(put.json.error.details.fieldErrors)).toEqual(['logs.0.file', 'logs.1.supervisor']);
+    const unknown = await api(h, admin, 'PUT', '/api/targets/edge2', {
+      manager: 'signal',
+      pidfile: path.join(dir, 'nginx.pid'),
+      match: { exe: '/usr/sbin/nginx' },
+      logs: [{ name: 'a', file: nginx.access, follow: true }],
+    });
+    expect(unknown.status).toBe(400);
   });
 
   it('a viewer can read; anonymous cannot', async () => {

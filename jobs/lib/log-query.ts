@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { logSourceName, targetName } from './targets.ts';
+import { JobValidationError } from './errors.ts';
+import { isManagedPath, logSourceName, type TargetSpec, targetName } from './targets.ts';
 
 /**
  * What a log read asks for (DESIGN §10), shared by the web tier (a 400 naming the field) and the
@@ -69,4 +70,20 @@ export interface LogFollow {
   source: string;
   lines: LogLine[];
   cursor: string;
+}
+
+/**
+ * A target's log sources must fit it when it is saved: files under DECKHAND_LOG_PATHS (checked
+ * again on their real directory at each read), supervisor output only for supervisor targets.
+ */
+export function assertLogSources(spec: TargetSpec, logPaths: readonly string[]): void {
+  const errors: Record<string, string[]> = {};
+  spec.logs.forEach((s, i) => {
+    if ('file' in s && !isManagedPath(s.file, logPaths))
+      errors[`logs.${i}.file`] = [`${s.file} is not under ${logPaths.join(', ')}`];
+    if ('supervisor' in s && spec.manager !== 'supervisor')
+      errors[`logs.${i}.supervisor`] = ['only for supervisor targets'];
+  });
+  if (Object.keys(errors).length > 0)
+    throw new JobValidationError('log sources that do not fit this target', { fieldErrors: errors });
 }
