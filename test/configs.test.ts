@@ -262,4 +262,25 @@ describe('nginx configs: list, read, apply, test, restore, drift and sites again
       expect(byVersion[i]!.diff).toContain(`-${byVersion[i - 1]!.text}`);
     }
   });
+
+  it('a target whose host no worker serves: the API answers 503 host_unavailable and the page says so', async () => {
+    const spec = {
+      manager: 'systemd',
+      unit: 'nginx.service',
+      configs: { kind: 'nginx', main: nginx.main, files: [`${dir}/conf.d/*.conf`] },
+    };
+    expect((await api(h, admin, 'PUT', '/api/targets/far', spec)).status).toBe(201);
+    await h.database.pool.query("UPDATE targets SET host = 'elsewhere' WHERE name = 'far'");
+    const r = await api(h, viewer, 'GET', '/api/targets/far/configs');
+    expect(r.status).toBe(503);
+    expect(r.json.error).toMatchObject({ code: 'host_unavailable', message: 'no worker is serving host elsewhere' });
+    const page = await h.app.request('/targets/far/configs', {
+      headers: { Cookie: viewer.cookie, Accept: 'text/html' },
+    });
+    expect(page.status).toBe(503);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain(
+      'no worker is serving host elsewhere: the files cannot be read until a worker of that host runs',
+    );
+  });
 });

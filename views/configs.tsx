@@ -244,3 +244,14 @@ export function ConfigTargetsPage(p: { user: SessionUser; csrfToken: string | nu
     </Layout>
   );
 }
+
+/** A config page whose host no worker answered for: said plainly, with a 503. */
+export function NoWorkerPage(p: { user: SessionUser; csrfToken: string | null; target: string; message: string }) {
+  return (
+    <Layout title={`Configs of ${p.target}`} user={p.user} csrfToken={p.csrfToken}>
+      <p class="error" role="alert">
+        {p.message}: the files cannot be read until a worker of that host runs.
+      </p>
+    </Layout>
+  );
+}

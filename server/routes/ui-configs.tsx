@@ -2,7 +2,14 @@ import { asc } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { targets } from '../../db/schema.ts';
 import { targetSpec } from '../../jobs/lib/targets.ts';
-import { ConfigFilePage, ConfigHistoryPage, ConfigListPage, ConfigTargetsPage, Diff } from '../../views/configs.tsx';
+import {
+  ConfigFilePage,
+  ConfigHistoryPage,
+  ConfigListPage,
+  ConfigTargetsPage,
+  Diff,
+  NoWorkerPage,
+} from '../../views/configs.tsx';
 import {
   adoptConfig,
   configHistory,
@@ -13,7 +20,7 @@ import {
   readConfig,
 } from '../config-service.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, errorHandler, HttpError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { startJob } from './ui-targets.tsx';
 
@@ -32,12 +39,23 @@ const pathOf = (q: string | undefined) => {
   return q;
 };
 
+/** Pages, not JSON, when no worker serves the target's host (DESIGN §9). */
+export const configPages = new Hono<AppEnv>().onError((err, c) => {
+  if (!(err instanceof HttpError && err.code === 'host_unavailable') || c.req.header('HX-Request'))
+    return errorHandler(c.var.deps.log)(err, c);
+  const target = c.req.param('name') ?? '';
+  return c.html(
+    <NoWorkerPage user={c.var.user!} csrfToken={c.var.csrfToken} target={target} message={err.message} />,
+    503,
+  );
+});
+
 /**
  * The config pages (DESIGN §10): per target a list with drift and site toggles, a file view with
  * line numbers, drift notice and editor (diff preview, Test, Apply), and the history with Restore.
  * Every change is a `config` job (admin-only); adopting records a version directly.
  */
-export const configPages = new Hono<AppEnv>()
+configPages
   .get('/configs', requireRole('viewer'), async (c) => {
     const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
     const names = rows.filter((r) => targetSpec.safeParse(r.spec).data?.configs).map((r) => r.name);
