@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Logger } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
@@ -15,6 +16,9 @@ export interface StatusPublisherOptions {
   managed: readonly string[];
   log: Logger;
 }
+
+/** How long a stopping worker waits for a sample under way before it gives up the lock. */
+const STOP_WAIT_MS = 1000;
 
 /** Targets probed at once: each probe may spawn a supervisorctl or systemctl. */
 const PROBES_AT_ONCE = 4;
@@ -69,8 +73,8 @@ export function startStatusPublisher(db: Db, o: StatusPublisherOptions): { stop(
   let busy: Promise<void> | null = null;
 
   const drop = (err?: unknown) => {
-    if (err) o.log.warn({ err }, 'status publisher lost its connection; another worker may take over');
-    conn?.release(true);
+    if (err && !stopped) o.log.warn({ err }, 'status publisher lost its connection; another worker may take over');
+    conn?.release(true); // closing the session gives up the lock
     conn = null;
   };
 
@@ -78,12 +82,13 @@ export function startStatusPublisher(db: Db, o: StatusPublisherOptions): { stop(
     if (conn) return conn;
     const c = await db.$client.connect();
     c.on('error', () => {}); // a broken connection is noticed by the next query, which drops it
-    if (await tryPublisherLock(c, o.host).catch(() => false)) {
+    const won = await tryPublisherLock(c, o.host).catch(() => null);
+    if (won && !stopped) {
       o.log.info({ host: o.host }, 'publishing host status');
       conn = c;
       return c;
     }
-    c.release();
+    c.release(won !== false); // a broken connection, or a lock won too late: closed, not pooled
     return null;
   }
 
@@ -110,11 +115,10 @@ export function startStatusPublisher(db: Db, o: StatusPublisherOptions): { stop(
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await busy;
-      if (conn) {
-        await releasePublisherLock(conn, o.host).catch(() => {});
-        drop();
-      }
+      // A probe may wait on a hung supervisorctl for its whole timeout: a stopping worker does not.
+      await Promise.race([busy, sleep(STOP_WAIT_MS)]);
+      if (conn && !busy) await releasePublisherLock(conn, o.host).catch(() => {});
+      drop();
     },
   };
 }
