@@ -117,6 +117,49 @@ async function mismatch(p: ProcessInfo, match: ProcessMatch): Promise<string | n
   return null;
 }
 
+const STICKY = 0o1000;
+
+/**
+ * Who besides root and Deckhand's own user could have written `pidfile`: the owner of the file
+ * or of any directory above it (who could put another file in its place), or anyone at all
+ * when one of them is writable by group or others (a sticky directory such as /tmp excepted).
+ */
+async function otherWriters(pidfile: string): Promise<{ uids: Set<number>; anyone: string | null }> {
+  const ownUid = process.getuid?.() ?? 0;
+  const uids = new Set<number>();
+  let anyone: string | null = null;
+  const note = (where: string, st: { uid: number; mode: number }, isDir: boolean) => {
+    if (st.uid !== 0 && st.uid !== ownUid) uids.add(st.uid);
+    if ((st.mode & 0o022) !== 0 && !(isDir && st.mode & STICKY)) anyone ??= where;
+  };
+  const file = await fs.lstat(pidfile).catch(() => null);
+  if (file) note(pidfile, file, false);
+  for (let dir = await realpathOr(path.dirname(pidfile)); ; dir = path.dirname(dir)) {
+    const st = await fs.stat(dir).catch(() => null);
+    if (st) note(dir, st, true);
+    if (dir === path.dirname(dir)) break;
+  }
+  return { uids, anyone };
+}
+
+/**
+ * With no uid declared, a pidfile that someone other than root could write may only name a
+ * process of that someone: matching an interpreter (gunicorn is python3) would otherwise let
+ * the app's user aim any root python3 (or another app's process) at Deckhand's signal.
+ */
+async function writerMismatch(pidfile: string, p: ProcessInfo, match: ProcessMatch): Promise<string | null> {
+  if (match.uid !== undefined) return null; // checked by mismatch()
+  const { uids, anyone } = await otherWriters(pidfile);
+  const runsAs = p.uids.join('/') || 'unknown';
+  if (anyone)
+    return `pidfile ${pidfile} can be written by anyone (${anyone} is writable by group or others); declare the target's uid to signal PID ${p.pid}`;
+  if (uids.size > 0 && (p.uids.length === 0 || p.uids.some((u) => !uids.has(u)))) {
+    const writers = [...uids].join(', ');
+    return `pidfile ${pidfile} can be written by uid ${writers}, but PID ${p.pid} runs as uid ${runsAs}; declare the target's uid to signal it`;
+  }
+  return null;
+}
+
 /**
  * The live process a signal target's pidfile names, once it is checked to be the
  * declared program and none of Deckhand's own; null when nothing runs there.
@@ -129,7 +172,7 @@ export async function checkedPidfileProcess(pidfile: string, match: ProcessMatch
   if (!p) return null;
   const own = await deckhandProcess(p);
   if (own) throw new PidRefusedError(`pidfile ${pidfile} names PID ${pid}, ${own}, which Deckhand never signals`);
-  const wrong = await mismatch(p, match);
+  const wrong = (await mismatch(p, match)) ?? (await writerMismatch(pidfile, p, match));
   if (wrong) throw new PidRefusedError(wrong);
   return p;
 }
