@@ -60,7 +60,7 @@ export async function readLogFollow(
   const q = parseOr400(logFollowQuery, query, 'follow query');
   const host = await hostOf(deps, target);
   const reply = (await deps.host.read(host, 'log-follow', { ...q, target })) as LogFollow;
-  await auditLogRead(deps.db, actor(user), target, { source: q.source, filter: {}, follow: true });
+  await auditLogRead(deps.db, actor(user), target, { source: q.source, filter: filterOf(q), follow: true });
   return reply;
 }
 

@@ -152,6 +152,11 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
     const { lines, cursor } = await followUntil(start.cursor, 3);
     expect(paths(lines)).toEqual(['/ok/f1', '/ok/f2', '/ok/f3']);
     expect((await follow(`source=access&after=${cursor}`)).lines).toEqual([]);
+    // With a grep, only the matching new lines come, and the cursor still moves past the others.
+    await requests('/ok/f4', '/ok/match-5', '/ok/f6');
+    const grepped = await follow(`source=access&grep=match&after=${cursor}`);
+    expect(paths(grepped.lines)).toEqual(['/ok/match-5']);
+    expect((await follow(`source=access&after=${grepped.cursor}`)).lines).toEqual([]);
   });
 
   it('follows across a real logrotate with copytruncate', async () => {
@@ -201,9 +206,9 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
     await bad('source=access&before=eyJrIjoieCJ9', 'before');
     await bad('source=access&grep=a&grep=b', 'grep');
     await bad('source=Bad/Name', 'source');
-    const follow400 = await api(h, viewer, 'GET', '/api/targets/edge/logs/follow?source=access&grep=x');
+    const follow400 = await api(h, viewer, 'GET', '/api/targets/edge/logs/follow?source=access&since=1h');
     expect(follow400.status).toBe(400);
-    expect(JSON.stringify(follow400.json.error.details)).toContain('grep');
+    expect(JSON.stringify(follow400.json.error.details)).toContain('since');
     expect((await api(h, viewer, 'GET', '/api/targets/edge/logs?source=nope')).status).toBe(404);
     expect((await api(h, viewer, 'GET', '/api/targets/ghost/logs?source=access')).status).toBe(404);
   });

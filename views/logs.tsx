@@ -103,9 +103,9 @@ export function OlderFragment(p: {
   );
 }
 
-/** The Follow poller: while on, it asks for new lines every 2 s and puts them at the top. */
-export function FollowPoller(p: { target: string; source: string; cursor: string | null; on: boolean }) {
-  const q = new URLSearchParams({ source: p.source, ...(p.cursor ? { after: p.cursor } : {}) }).toString();
+/** The Follow poller: while on, it asks for new lines (with the page's grep and level) every 2 s and puts them at the top. */
+export function FollowPoller(p: { target: string; filter: LogFilterView; cursor: string | null; on: boolean }) {
+  const q = filterQuery({ ...p.filter, since: '', until: '' }, p.cursor ? { after: p.cursor } : {});
   const poll = p.on
     ? { 'hx-get': `/fragments/targets/${p.target}/logs/follow?${q}`, 'hx-trigger': 'every 2s', 'hx-swap': 'outerHTML' }
     : {};
@@ -125,14 +125,14 @@ export function FollowPoller(p: { target: string; source: string; cursor: string
 
 export function FollowFragment(p: {
   target: string;
-  source: string;
+  filter: LogFilterView;
   cursor: string | null;
   on: boolean;
   lines: LogLineView[];
 }) {
   return (
     <>
-      <FollowPoller target={p.target} source={p.source} cursor={p.cursor} on={p.on} />
+      <FollowPoller target={p.target} filter={p.filter} cursor={p.cursor} on={p.on} />
       {p.lines.length > 0 && (
         <hx-partial hx-target="#log-lines" hx-swap="afterbegin">
           <LogLines lines={[...p.lines].reverse()} />
@@ -191,7 +191,7 @@ export function LogsPage(p: { user: SessionUser; csrfToken: string | null; view:
             <a href={`/api/targets/${v.target}/logs/download?${filterQuery(f)}`} download>
               Download
             </a>{' '}
-            <FollowPoller target={v.target} source={f.source} cursor={v.followCursor} on={false} />
+            <FollowPoller target={v.target} filter={f} cursor={v.followCursor} on={false} />
           </form>
           {v.error ? (
             <p class="error" id="log-error">

@@ -45,8 +45,8 @@ export const logPageQuery = logFilter.extend({
 });
 export type LogPageQuery = z.infer<typeof logPageQuery>;
 
-export const logFollowQuery = z.strictObject({
-  source: logSourceName,
+/** Follow takes the text and level filters too (a time range makes no sense for what is still to come). */
+export const logFollowQuery = logFilter.omit({ since: true, until: true }).extend({
   after: cursor.optional(),
   limit: z.coerce.number().int().min(1).max(LOG_LIMIT_MAX).default(LOG_LIMIT_MAX),
 });

@@ -47,7 +47,9 @@ export async function logsCommand(
   if (!o.follow) return 0;
   let cursor = page.followCursor ?? undefined;
   while (!stop.aborted) {
-    const f = new URLSearchParams({ source, ...(cursor ? { after: cursor } : {}) });
+    const f = new URLSearchParams(q);
+    for (const k of ['since', 'until', 'limit']) f.delete(k);
+    if (cursor) f.set('after', cursor);
     const next = await api.call<{ lines: Line[]; cursor: string }>('GET', `/api/targets/${name}/logs/follow?${f}`);
     for (const l of next.lines) print(l.text);
     cursor = next.cursor;

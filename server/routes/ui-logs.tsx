@@ -90,17 +90,10 @@ export const logPages = new Hono<AppEnv>()
     const name = c.req.param('name');
     const { toggle, ...q } = singleQuery(c.req.url);
     const on = toggle === undefined ? true : toggle === 'on';
-    const source = q.source ?? '';
+    const filter = filterView(q, q.source ?? '');
     if (!on)
-      return c.html(<FollowFragment target={name} source={source} cursor={q.after ?? null} on={false} lines={[]} />);
+      return c.html(<FollowFragment target={name} filter={filter} cursor={q.after ?? null} on={false} lines={[]} />);
     const reply = await readLogFollow(c.var.deps, c.var.user!, name, q);
-    return c.html(
-      <FollowFragment
-        target={name}
-        source={source}
-        cursor={reply.cursor}
-        on
-        lines={toViews(reply.lines, undefined, false)}
-      />,
-    );
+    const lines = toViews(reply.lines, q.grep, q.regex === '1');
+    return c.html(<FollowFragment target={name} filter={filter} cursor={reply.cursor} on lines={lines} />);
   });

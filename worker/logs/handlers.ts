@@ -56,8 +56,9 @@ export function logReadHandlers(deps: { config: Config; db: Db }): HostReadHandl
     'log-follow': async (params) => {
       const q = logFollowRead.parse(params);
       const src = await resolveSource(deps, await targetOf(deps, q.target), q.source);
-      if (src.kind === 'journal') return followJournal(q.source, src.unit, q);
-      return followFile(q.source, src.file, src.allowed, q, buildFilter({}));
+      const filter = buildFilter(q);
+      if (src.kind === 'journal') return followJournal(q.source, src.unit, q, filter);
+      return followFile(q.source, src.file, src.allowed, q, filter);
     },
   };
 }

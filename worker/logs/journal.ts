@@ -123,7 +123,8 @@ export async function pageJournal(
 export async function followJournal(
   source: string,
   unit: string,
-  q: { after?: string; limit: number },
+  q: { after?: string; limit: number; grep?: string; regex?: '0' | '1' },
+  f: LineFilter,
 ): Promise<LogFollow> {
   if (!q.after) {
     const [last] = await runJournal([`--unit=${unit}`, '--lines=1'], 1);
@@ -132,7 +133,7 @@ export async function followJournal(
   }
   const after = decodeJournalCursor(q.after, 'after');
   const from = after.c ? [`--after-cursor=${after.c}`] : [`--since=@${Math.floor((after.t ?? 0) / 1e6)}`];
-  const entries = await runJournal([`--unit=${unit}`, ...from], q.limit);
+  const entries = await runJournal([`--unit=${unit}`, ...from, ...filterArgs(f, q.grep, q.regex === '1')], q.limit);
   const last = entries.at(-1);
   return {
     source,
