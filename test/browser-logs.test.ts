@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, eventually, type Harness, harness } from './support/app.ts';
 import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
-import { type LoggingNginx, startLoggingNginx } from './support/nginx-logs.ts';
+import { type LoggingNginx, nginxTarget, startLoggingNginx } from './support/nginx-logs.ts';
 import { scratchDir } from './support/services.ts';
 
 describe('the Logs page in headless Chromium, on a real nginx access log', () => {
@@ -20,12 +20,13 @@ describe('the Logs page in headless Chromium, on a real nginx access log', () =>
     await createUser(h.database.db, 'watcher', 'viewer', PASSWORD);
     nginx = await startLoggingNginx(dir);
     const admin = await h.user('admin');
-    const put = await api(h, admin, 'PUT', '/api/targets/edge', {
-      manager: 'signal',
-      pidfile: path.join(dir, 'nginx.pid'),
-      match: { exe: '/usr/sbin/nginx' },
-      logs: [{ name: 'access', file: nginx.access }],
-    });
+    const put = await api(
+      h,
+      admin,
+      'PUT',
+      '/api/targets/edge',
+      nginxTarget(dir, [{ name: 'access', file: nginx.access }]),
+    );
     expect(put.status, put.text).toBe(201);
     for (let i = 0; i < 12; i++) await nginx.get(`/ok/page-${i}?q=<b>x</b>`);
     await eventually(async () => fs.readFileSync(nginx.access, 'utf8').includes('page-11'));

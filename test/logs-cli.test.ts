@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, type Harness, harness } from './support/app.ts';
-import { type LoggingNginx, startLoggingNginx } from './support/nginx-logs.ts';
+import { type LoggingNginx, nginxTarget, startLoggingNginx } from './support/nginx-logs.ts';
 import { stopChild } from './support/process.ts';
 import { scratchDir } from './support/services.ts';
 
@@ -24,15 +24,16 @@ describe('deckhand logs (the CLI over the API, a real nginx log)', () => {
     await h.startWorker();
     nginx = await startLoggingNginx(dir);
     const admin = await h.user('admin');
-    const put = await api(h, admin, 'PUT', '/api/targets/edge', {
-      manager: 'signal',
-      pidfile: path.join(dir, 'nginx.pid'),
-      match: { exe: '/usr/sbin/nginx' },
-      logs: [
+    const put = await api(
+      h,
+      admin,
+      'PUT',
+      '/api/targets/edge',
+      nginxTarget(dir, [
         { name: 'access', file: nginx.access },
         { name: 'error', file: nginx.error },
-      ],
-    });
+      ]),
+    );
     expect(put.status, put.text).toBe(201);
     for (let i = 0; i < 5; i++) await nginx.get(`/ok/c${i}`);
     await eventually(async () => fs.readFileSync(nginx.access, 'utf8').includes('/ok/c4 '));

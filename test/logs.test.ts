@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, type Harness, harness, type TestUser } from './support/app.ts';
-import { type LoggingNginx, logrotate, startLoggingNginx } from './support/nginx-logs.ts';
+import { type LoggingNginx, logrotate, nginxTarget, startLoggingNginx } from './support/nginx-logs.ts';
 import { scratchDir } from './support/services.ts';
 
 type Line = { at: string | null; text: string; level?: string };
@@ -53,19 +53,20 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
     nginx = await startLoggingNginx(dir);
     viewer = await h.user('viewer');
     admin = await h.user('admin');
-    const put = await api(h, admin, 'PUT', '/api/targets/edge', {
-      manager: 'signal',
-      pidfile: path.join(dir, 'nginx.pid'),
-      match: { exe: '/usr/sbin/nginx' },
-      logs: [
+    const put = await api(
+      h,
+      admin,
+      'PUT',
+      '/api/targets/edge',
+      nginxTarget(dir, [
         { name: 'access', file: nginx.access },
         { name: 'error', file: nginx.error },
         { name: 'planted', file: path.join(dir, 'planted.log') },
         { name: 'fifo', file: path.join(dir, 'fifo.log') },
         { name: 'outside', file: path.join(dir, 'etc-link', 'hostname') },
         { name: 'app', journal: 'deckhand-test-none.service' },
-      ],
-    });
+      ]),
+    );
     expect(put.status, put.text).toBe(201);
     await requests(...Array.from({ length: 30 }, (_, i) => `/ok/p${i}`));
   });

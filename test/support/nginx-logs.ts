@@ -83,3 +83,11 @@ export async function logrotate(dir: string, file: string, mode: 'copytruncate' 
   fs.writeFileSync(conf, `${file} {\n  ${mode}\n  rotate 3\n  missingok\n  nocompress\n}\n`, { mode: 0o644 });
   await run('/usr/sbin/logrotate', ['-f', '-s', path.join(dir, 'logrotate.state'), conf]);
 }
+
+/** A target whose process is this nginx's master (found by its pidfile in `dir`), with `logs` as its sources. */
+export const nginxTarget = (dir: string, logs: object[]) => ({
+  manager: 'signal',
+  pidfile: path.join(dir, 'nginx.pid'),
+  match: { exe: '/usr/sbin/nginx' },
+  logs,
+});
