@@ -16,6 +16,7 @@ export interface TargetOverviewRow {
   description: string | null;
   tlsProbe: string | null;
   deployBranch: string | null;
+  hasConfigs: boolean;
   status: TargetStatus | null;
   fresh: boolean;
   restarts24h: number;
@@ -52,6 +53,7 @@ export async function readOverview(
            'name', t.name, 'host', t.host, 'manager', t.spec->>'manager',
            'description', t.spec->>'description', 'tlsProbe', t.spec->'tls'->>'probe',
            'deployBranch', CASE WHEN t.spec ? 'deploy' THEN coalesce(t.spec->'deploy'->>'branch', 'main') END,
+           'hasConfigs', t.spec ? 'configs',
            'status', ts.status,
            'fresh', coalesce(ts.updated_at > (SELECT at FROM fresh_after), false),
            'restarts24h', (SELECT count(*) FROM target_restarts r

@@ -44,6 +44,7 @@ export async function overviewViews(
         description: r.description ?? undefined,
         tls: r.tlsProbe ? { probe: r.tlsProbe } : undefined,
         deploy: r.deployBranch ? { branch: r.deployBranch } : undefined,
+        configs: r.hasConfigs,
         lock: r.lock,
         lastJob: r.lastJob,
       },

@@ -106,7 +106,11 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
       `INSERT INTO host_status (host, figures, worker, updated_at) VALUES ($1, $2, 'gone', now() - interval '1 hour')`,
       [FAR, JSON.stringify(figures)],
     );
-    await pool.query('UPDATE targets SET host = $1 WHERE name = $2', [FAR, 'remote']);
+    const configs = { kind: 'nginx', main: '/etc/nginx/nginx.conf', files: ['/etc/nginx/conf.d/*.conf'] };
+    await pool.query(
+      `UPDATE targets SET host = $1, spec = spec || jsonb_build_object('configs', $3::jsonb) WHERE name = $2`,
+      [FAR, 'remote', JSON.stringify(configs)],
+    );
     const { html } = await page(admin, '/fragments/overview');
     const card = html.slice(
       html.indexOf(`id="host-${FAR}"`),
@@ -119,6 +123,8 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
     expect(card).toContain('data-figure="failed-units" class="error">2');
     expect(card).toContain('6.0 GiB used of 8.0 GiB');
     expect(rowOf(html, 'remote')).toContain('data-running="unknown"');
+    expect(rowOf(html, 'remote')).toContain('href="/targets/remote/configs"');
+    expect(rowOf(html, 'web')).not.toContain('/configs"');
     // The local host is still served.
     expect(html).toContain(`id="host-${h.config.DECKHAND_HOST_NAME}" data-serving="true"`);
   });

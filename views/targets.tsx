@@ -64,6 +64,14 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
         <a class="small" href={`/targets/${t.name}/logs`}>
           logs
         </a>
+        {t.configs && (
+          <>
+            {' · '}
+            <a class="small" href={`/targets/${t.name}/configs`}>
+              configs
+            </a>
+          </>
+        )}
       </td>
       <StatusCell s={s} />
       <td>{s.known ? (s.pid ?? '—') : '—'}</td>

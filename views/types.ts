@@ -22,6 +22,8 @@ export interface TargetView {
   description?: string | undefined;
   tls?: { probe: string } | undefined;
   deploy?: { branch: string } | undefined;
+  /** It declares config files: the row links to its Configs page. */
+  configs?: boolean | undefined;
   lock: { jobId: string; kind: string } | null;
   lastJob: { id: string; kind: string; status: string } | null;
 }
