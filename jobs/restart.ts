@@ -6,7 +6,7 @@ import { loadTarget, targetName } from './lib/targets.ts';
 export const serviceModes = ['restart', 'reload', 'start', 'stop'] as const;
 export type ServiceMode = (typeof serviceModes)[number];
 
-const request = z.object({ target: targetName, mode: z.enum(serviceModes).default('restart') });
+const request = z.strictObject({ target: targetName, mode: z.enum(serviceModes).default('restart') });
 
 /** Stopping a service takes it away from everyone: admins only (DESIGN §10), checked at enqueue and in the worker. */
 export const adminOnlyMode = (stored: StoredRequest): boolean => stored.params.mode === 'stop';

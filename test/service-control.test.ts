@@ -144,6 +144,20 @@ describe('service control: start, stop, and restart of a stopped service (DESIGN
     expect(await accepts(gunicorn.port)).toBe(false);
   });
 
+  it('refuses an unknown mode or an unknown field with a 400 naming it', async () => {
+    const mode = await job(admin, 'files', 'halt');
+    expect(mode.status).toBe(400);
+    expect(mode.json.error.details.fieldErrors.mode[0]).toMatch(/restart.*reload.*start.*stop/);
+    const extra = await api(h, admin, 'POST', '/api/jobs', {
+      kind: 'restart',
+      target: 'files',
+      mode: 'stop',
+      force: true,
+    });
+    expect(extra.status).toBe(400);
+    expect(JSON.stringify(extra.json.error.details)).toContain('force');
+  });
+
   it('never starts a signal target: 400 naming the manager for start, a clear failure for restart', async () => {
     const start = await job(op, 'web', 'start');
     expect(start.status).toBe(400);
