@@ -129,6 +129,33 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
     expect(html).toContain(`id="host-${h.config.DECKHAND_HOST_NAME}" data-serving="true"`);
   });
 
+  it('a poll costs the same queries however many targets there are', async () => {
+    const pool = h.database.db.$client;
+    const queriesFor = async (url: string) => {
+      const query = pool.query.bind(pool);
+      let n = 0;
+      pool.query = ((...args: Parameters<typeof query>) => {
+        n++;
+        return query(...args);
+      }) as typeof pool.query;
+      try {
+        expect((await page(viewer, url)).status).toBe(200);
+      } finally {
+        pool.query = query;
+      }
+      return n;
+    };
+    const few = await queriesFor('/fragments/overview');
+    for (const i of [1, 2, 3, 4, 5]) {
+      await pool.query(`INSERT INTO targets (name, spec) VALUES ($1, '{"manager":"systemd","unit":"x.service"}')`, [
+        `extra${i}`,
+      ]);
+    }
+    const many = await queriesFor('/fragments/overview');
+    await pool.query(`DELETE FROM targets WHERE name LIKE 'extra%'`);
+    expect(many).toBe(few);
+  });
+
   it('flags unexpected restarts of the last 24 h on the dashboard and lists them on the target page', async () => {
     const pool = h.database.db.$client;
     await pool.query(
