@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { targetSpec } from '../jobs/lib/targets.ts';
+import { certDaysLeft } from '../worker/status/target-probe.ts';
 import { api, eventually, type Harness, harness, spawnWorker, type TestUser, waitForStatus } from './support/app.ts';
 import { stopChild } from './support/process.ts';
 import { makeCert, scratchDir, startSupervisordPrograms } from './support/services.ts';
@@ -142,6 +144,29 @@ describe('status publisher: real figures, real supervisor programs, unexpected r
     await expect(h.host.read(h.config.DECKHAND_HOST_NAME, 'target-status', { target: 'nope' })).rejects.toMatchObject({
       status: 404,
     });
+  });
+
+  it('reads a certificate only as a regular file under the managed paths, never a huge one or a FIFO', async () => {
+    const managed = h.config.DECKHAND_MANAGED_PATHS;
+    const spec = (certPath: string) =>
+      targetSpec.parse({
+        manager: 'systemd',
+        unit: 'x.service',
+        tls: { certPath, keyPath: certPath, reload: 'restart', probe: '127.0.0.1:1' },
+      });
+    fs.writeFileSync(path.join(dir, 'huge.crt'), Buffer.alloc(1024 * 1024, 65));
+    await run('mkfifo', [path.join(dir, 'fifo.crt')]);
+    fs.writeFileSync(path.join(dir, 'junk.crt'), 'not a certificate');
+    expect((await certDaysLeft(spec(path.join(dir, 'huge.crt')), managed)).certError).toBe(
+      `refusing ${dir}/huge.crt: it is larger than 262144 bytes`,
+    );
+    expect((await certDaysLeft(spec(path.join(dir, 'fifo.crt')), managed)).certError).toBe(
+      `refusing ${dir}/fifo.crt: it is not a regular file`,
+    );
+    expect((await certDaysLeft(spec(path.join(dir, 'junk.crt')), managed)).certError).toBe(
+      `${dir}/junk.crt is not a readable PEM certificate`,
+    );
+    expect((await certDaysLeft(spec('/usr/share/ca.crt'), managed)).certError).toMatch(/outside the managed paths/);
   });
 
   it('a target saved with another program is not an unexpected restart', async () => {
