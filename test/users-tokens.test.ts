@@ -62,6 +62,9 @@ async function asSession(cookie: string, method: string, url: string, body?: unk
   return { status: res.status, json: await res.json().catch(() => null), headers: res.headers };
 }
 
+/** Tokens are made from a signed-in session (a token cannot make more of itself). */
+const mint = (user: TestUser, body: unknown) => asSession(user.cookie, 'POST', '/api/tokens', body);
+
 const status = async (cookie: string, url = '/api/jobs') =>
   (await h.app.request(`http://localhost${url}`, { headers: { Cookie: cookie } })).status;
 
@@ -311,7 +314,7 @@ describe('tokens API and page', () => {
   });
 
   it('creates a token for yourself that expires in 90 days by default, shown once, audited without it', async () => {
-    const r = await api(h, viewer, 'POST', '/api/tokens', {});
+    const r = await mint(viewer, {});
     expect(r.status).toBe(201);
     expect(r.json.token).toMatch(/^dh_[a-z2-7]+\.[a-z2-7]+$/);
     const days = (Date.parse(r.json.expiresAt) - Date.now()) / 86_400_000;
@@ -332,7 +335,7 @@ describe('tokens API and page', () => {
   });
 
   it('records the last use at most once a minute', async () => {
-    const r = await api(h, viewer, 'POST', '/api/tokens', { expiresInDays: 1 });
+    const r = await mint(viewer, { expiresInDays: 1 });
     const t = { ...viewer, token: r.json.token };
     await api(h, t, 'GET', '/api/jobs');
     await h.database.db.execute(sql`UPDATE api_tokens SET last_used_at = '2020-01-01' WHERE id = ${r.json.id}`);
@@ -354,15 +357,20 @@ describe('tokens API and page', () => {
     expect(after.rows[0]!.at).toBe(before.rows[0]!.at);
   });
 
+  it('a token cannot make tokens, so revoking a leaked one ends it; expiry is capped at a year', async () => {
+    const r = await api(h, viewer, 'POST', '/api/tokens', {});
+    expect([r.status, r.json.error.code]).toEqual([403, 'session_required']);
+    expect((await mint(viewer, { expiresInDays: 3650 })).status).toBe(400);
+    expect((await mint(viewer, { expiresInDays: 365 })).status).toBe(201);
+  });
+
   it('admins see and make everyone’s tokens; others only their own', async () => {
-    const forOther = await api(h, admin, 'POST', '/api/tokens', { user: 'tokenop', expiresInDays: 7 });
+    const forOther = await mint(admin, { user: 'tokenop', expiresInDays: 7 });
     expect([forOther.status, forOther.json.user]).toEqual([201, 'tokenop']);
-    expect((await api(h, viewer, 'POST', '/api/tokens', { user: 'tokenop' })).status).toBe(403);
-    const bad = await api(h, viewer, 'POST', '/api/tokens', { expiresInDays: 0, scope: 'all' });
+    expect((await mint(viewer, { user: 'tokenop' })).status).toBe(403);
+    const bad = await mint(viewer, { expiresInDays: 0, scope: 'all' });
     expect(bad.status).toBe(400);
-    expect(
-      (await api(h, admin, 'POST', '/api/tokens', { user: 'ghost' })).json.error.details.fieldErrors,
-    ).toHaveProperty('user');
+    expect((await mint(admin, { user: 'ghost' })).json.error.details.fieldErrors).toHaveProperty('user');
     const all = (await api(h, admin, 'GET', '/api/tokens')).json.items.map((t: { user: string }) => t.user);
     expect(all).toEqual(expect.arrayContaining(['tokenvic', 'tokenop', 'tokenboss']));
     const one = (await api(h, admin, 'GET', '/api/tokens?user=tokenop')).json.items;
@@ -371,7 +379,7 @@ describe('tokens API and page', () => {
   });
 
   it('revokes: refused on the very next request; own or admin only', async () => {
-    const mine = await api(h, other, 'POST', '/api/tokens', {});
+    const mine = await mint(other, {});
     const token = { ...other, token: mine.json.token };
     expect((await api(h, token, 'GET', '/api/jobs')).status).toBe(200);
     expect((await api(h, viewer, 'DELETE', `/api/tokens/${mine.json.id}`)).status).toBe(404);
@@ -382,7 +390,7 @@ describe('tokens API and page', () => {
       (t: { id: string }) => t.id === mine.json.id,
     );
     expect(listed.revokedAt).not.toBeNull();
-    const byAdmin = await api(h, admin, 'POST', '/api/tokens', { user: 'tokenop' });
+    const byAdmin = await mint(admin, { user: 'tokenop' });
     expect((await api(h, admin, 'DELETE', `/api/tokens/${byAdmin.json.id}`)).status).toBe(204);
     expect((await api(h, { ...other, token: byAdmin.json.token }, 'GET', '/api/jobs')).status).toBe(401);
     const audits = await h.database.db.execute(

@@ -6,12 +6,12 @@ import { findToken, listTokens, revokeToken, type TokenSummary } from '../../db/
 import { findUser, USERNAME } from '../../db/users.ts';
 import { DEFAULT_TOKEN_DAYS, issueApiToken } from '../auth/tokens.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest, forbidden, jsonBody, notFound, parseOr400 } from '../errors.ts';
+import { badRequest, forbidden, HttpError, jsonBody, notFound, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 
 export const newTokenBody = z.strictObject({
   user: z.string().regex(USERNAME, 'not a username').optional(),
-  expiresInDays: z.number().int().min(1).max(3650).optional(),
+  expiresInDays: z.number().int().min(1).max(365).optional(),
 });
 const tokenId = /^[a-z2-7]{1,64}$/;
 const listQuery = z.strictObject({ user: z.string().regex(USERNAME, 'not a username').optional() });
@@ -41,6 +41,13 @@ export async function visibleTokens(c: Context<AppEnv>, username?: string) {
 export async function mintToken(c: Context<AppEnv>, body: z.infer<typeof newTokenBody>) {
   const { db } = c.var.deps;
   const me = c.var.user!;
+  // A leaked token that could mint successors would outlive its own revocation.
+  if (c.var.via !== 'session')
+    throw new HttpError(
+      403,
+      'session_required',
+      'tokens are made from a signed-in session, or on the host with deckhand token create',
+    );
   const username = body.user ?? me.username;
   if (username !== me.username && !isAdmin(c)) throw forbidden('only admins make tokens for other users');
   const owner = await findUser(db, username);
