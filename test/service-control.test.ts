@@ -7,7 +7,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids } from '../worker/adapters/signal.ts';
-import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
+import { api, eventually, type Harness, harness, processAlive, type TestUser, waitForStatus } from './support/app.ts';
 import { accepts } from './support/process.ts';
 import {
   type Gunicorn,
@@ -19,12 +19,6 @@ import {
 } from './support/services.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-
-/** A live process has this PID (a zombie has exited: only its parent has not collected it yet). */
-const alive = (pid: number) => {
-  const status = fs.existsSync(`/proc/${pid}/status`) ? fs.readFileSync(`/proc/${pid}/status`, 'utf8') : 'State: X';
-  return !/^State:\s*[ZX]/m.test(status);
-};
 
 describe('service control: start, stop, and restart of a stopped service (DESIGN §10)', () => {
   let h: Harness;
@@ -107,7 +101,7 @@ describe('service control: start, stop, and restart of a stopped service (DESIGN
     expect(stopped).toMatchObject({ status: 'succeeded', step: 'files stopped' });
     expect(stopped.result).toMatchObject({ mode: 'stop', pidBefore: before, pidAfter: null });
     expect(await supervisorStatus()).toMatch(/STOPPED/);
-    expect(alive(before)).toBe(false);
+    expect(processAlive(before)).toBe(false);
     expect(await accepts(supervisord.port)).toBe(false);
 
     const started = await finished(op, (await job(op, 'files', 'start')).json.id);
@@ -140,7 +134,7 @@ describe('service control: start, stop, and restart of a stopped service (DESIGN
     const stopped = await finished(admin, (await job(admin, 'web', 'stop')).json.id);
     expect(stopped).toMatchObject({ status: 'succeeded', step: 'web stopped' });
     expect(stopped.result).toMatchObject({ pidBefore: master, workersBefore: workers, pidAfter: null });
-    expect([master, ...workers].filter(alive)).toEqual([]);
+    expect([master, ...workers].filter(processAlive)).toEqual([]);
     expect(await accepts(gunicorn.port)).toBe(false);
   });
 
