@@ -252,6 +252,23 @@ describe('logs of a real nginx: paging, grep, level, follow across logrotate, AP
     expect(unknown.status).toBe(400);
   });
 
+  it('a target on a host no worker serves: the Logs page says so instead of hanging', async () => {
+    const put = await api(
+      h,
+      admin,
+      'PUT',
+      '/api/targets/far',
+      nginxTarget(dir, [{ name: 'access', file: nginx.access }]),
+    );
+    expect(put.status, put.text).toBe(201);
+    await h.database.pool.query("UPDATE targets SET host = 'elsewhere' WHERE name = 'far'");
+    const res = await h.app.request('/targets/far/logs', { headers: { Cookie: viewer.cookie, Accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('id="log-error"');
+    expect(html).toContain('no worker is serving host elsewhere');
+  });
+
   it('a viewer can read; anonymous cannot', async () => {
     const anon = await h.app.request('/api/targets/edge/logs?source=access');
     expect(anon.status).toBe(401);
