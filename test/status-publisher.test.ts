@@ -25,6 +25,19 @@ async function statusOf(h: Harness, target: string): Promise<Status | null> {
   return r.rows[0]?.status ?? null;
 }
 
+/** Waits until `target`'s status is published once more after its current row. */
+async function anotherSample(h: Harness, target: string): Promise<void> {
+  const pool = h.database.db.$client;
+  const published = await pool.query('SELECT updated_at FROM target_status WHERE target = $1', [target]);
+  await eventually(async () => {
+    const r = await pool.query('SELECT updated_at > $2 AS later FROM target_status WHERE target = $1', [
+      target,
+      published.rows[0].updated_at,
+    ]);
+    return r.rows[0].later;
+  });
+}
+
 const restartRows = async (h: Harness, target: string) =>
   (await h.database.db.$client.query('SELECT * FROM target_restarts WHERE target = $1 ORDER BY id', [target])).rows;
 
@@ -116,16 +129,7 @@ describe('status publisher: real figures, real supervisor programs, unexpected r
     expect(jobPid).not.toBe(after);
     // Published with the new pid, then a few more samples: still the one out-of-band row.
     await eventually(async () => (await statusOf(h, 'web'))?.pid === jobPid);
-    const published = await h.database.db.$client.query('SELECT updated_at FROM target_status WHERE target = $1', [
-      'web',
-    ]);
-    await eventually(async () => {
-      const r = await h.database.db.$client.query(
-        'SELECT updated_at > $2 AS later FROM target_status WHERE target = $1',
-        ['web', published.rows[0].updated_at],
-      );
-      return r.rows[0].later;
-    });
+    await anotherSample(h, 'web');
     expect(await restartRows(h, 'web')).toHaveLength(1);
   });
 
@@ -179,16 +183,7 @@ describe('status publisher: real figures, real supervisor programs, unexpected r
     });
     expect(put.status).toBe(200);
     await eventually(async () => (await statusOf(h, 'web'))?.pid === idlePid, 15_000, 'web to name the idle program');
-    const published = await h.database.db.$client.query('SELECT updated_at FROM target_status WHERE target = $1', [
-      'web',
-    ]);
-    await eventually(async () => {
-      const r = await h.database.db.$client.query(
-        'SELECT updated_at > $2 AS later FROM target_status WHERE target = $1',
-        ['web', published.rows[0].updated_at],
-      );
-      return r.rows[0].later;
-    });
+    await anotherSample(h, 'web');
     expect(await restartRows(h, 'web')).toHaveLength(1);
   });
 });
