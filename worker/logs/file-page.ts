@@ -1,4 +1,5 @@
 import type { LogLine, LogPage } from '../../jobs/lib/log-query.ts';
+import { realDirOf } from '../safe-fs.ts';
 import { linesBackward } from './backward-reader.ts';
 import { decodeFileCursor, encodeCursor, type FileCursor } from './cursor.ts';
 import { judgeLine, type LineFilter } from './line-filter.ts';
@@ -18,6 +19,16 @@ export async function openByCursor(file: string, c: FileCursor, allowed: readonl
     await log.fh.close();
   }
   return null;
+}
+
+const liveReal = (file: string, allowed: readonly string[]) => realDirOf(file, allowed).catch(() => null);
+
+/** The end of `<file>.1`, where paging goes on once the live file's start is reached; null if none. */
+async function rotatedEnd(file: string, allowed: readonly string[]): Promise<FileCursor | null> {
+  const rotated = await openLogFile(`${file}.1`, allowed).catch(() => null);
+  if (!rotated) return null;
+  await rotated.fh.close();
+  return rotated.stat.size > 0 ? cursorOf(rotated, rotated.stat.size) : null;
 }
 
 export interface FilePageResult extends LogPage {
@@ -52,11 +63,14 @@ export async function pageFile(
       if (line) lines.push(line);
       if (lines.length >= q.limit) break;
     }
-    const more = !done && scan.resumeAt > 0;
+    let next: FileCursor | null = !done && scan.resumeAt > 0 ? cursorOf(log, scan.resumeAt) : null;
+    // At the start of the live file, older lines go on in the file rotation left as `<file>.1`.
+    if (!done && scan.resumeAt === 0 && log.real === (await liveReal(file, allowed)))
+      next = await rotatedEnd(file, allowed);
     return {
       source,
       lines,
-      nextCursor: more ? encodeCursor(cursorOf(log, scan.resumeAt)) : null,
+      nextCursor: next ? encodeCursor(next) : null,
       followCursor: before ? null : encodeCursor(cursorOf(log, log.stat.size)),
     };
   } finally {
