@@ -134,6 +134,8 @@ export const jobs = pgTable(
   (t) => [
     index('jobs_status_num_idx').on(t.status, t.num),
     index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`status = 'active'`),
+    /** The latest jobs of one target (dashboard rows, unexpected-restart checks). */
+    index('jobs_target_num_idx').on(t.target, t.num.desc()).where(sql`target IS NOT NULL`),
     uniqueIndex('jobs_idempotency_idx').on(t.requestedBy, t.idempotencyKey),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_target_num_idx" ON "jobs" USING btree ("target","num" DESC NULLS LAST) WHERE target IS NOT NULL;
