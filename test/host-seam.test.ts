@@ -24,6 +24,10 @@ describe('host seam: live reads over PostgreSQL, answered by a worker of the nam
         log,
         handlers: {
           'host-figures': async (params) => ({ served: 'alpha', echo: params, big: 'x'.repeat(20_000) }),
+          'target-status': async (params) => {
+            await new Promise((r) => setTimeout(r, 20)); // a read that takes a moment, like a log page
+            return params;
+          },
           'config-file': async () => {
             throw new HostReadError(404, 'not_found', 'no such config file');
           },
@@ -62,6 +66,12 @@ describe('host seam: live reads over PostgreSQL, answered by a worker of the nam
     expect(answers.map((a) => (a as { echo: { i: number } }).echo.i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     const left = await database.pool.query('SELECT count(*)::int AS n FROM host_requests');
     expect(left.rows[0].n).toBe(0);
+  });
+
+  it('a burst of slow reads beyond the in-flight limit is served as places free up, well within the timeout', async () => {
+    const reads = Array.from({ length: 150 }, (_, i) => client.read('alpha', 'target-status', { i }));
+    const answers = await Promise.all(reads);
+    expect(answers).toEqual(Array.from({ length: 150 }, (_, i) => ({ i })));
   });
 
   it('a host with no worker answers 503 host_unavailable after the timeout, and the request is removed', async () => {

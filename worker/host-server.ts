@@ -27,6 +27,9 @@ export interface HostServerOptions {
   maxInFlight?: number;
 }
 
+/** Reads remembered while all in-flight places are taken; beyond this the periodic look finds them. */
+const MAX_BACKLOG = 1000;
+
 /** Unclaimed requests are looked for this often, in case a NOTIFY was missed. */
 const SWEEP_MS = 1000;
 
@@ -42,12 +45,18 @@ function refusal(err: unknown, log: Logger, kind: string): HostRequestError {
 /** The worker's side of the host seam (DESIGN §9): claims reads for its host and answers them. */
 export function startHostServer(db: Db, o: HostServerOptions): { stop(): Promise<void> } {
   const inFlight = new Set<string>();
+  // Reads past the in-flight limit wait here, in arrival order, and start as others finish.
+  const backlog = new Set<string>();
   const maxInFlight = o.maxInFlight ?? 16;
   // A request older than the asker's patience is not worth answering.
   const maxAgeMs = HOST_READ_TIMEOUT_MS * 2;
 
   async function serve(id: string): Promise<void> {
-    if (inFlight.has(id) || inFlight.size >= maxInFlight) return;
+    if (inFlight.has(id) || backlog.has(id)) return;
+    if (inFlight.size >= maxInFlight) {
+      if (backlog.size < MAX_BACKLOG) backlog.add(id);
+      return;
+    }
     inFlight.add(id);
     try {
       const req = await claimHostRequest(db, id, o.host, o.worker, maxAgeMs);
@@ -63,6 +72,11 @@ export function startHostServer(db: Db, o: HostServerOptions): { stop(): Promise
       o.log.warn({ err, id }, 'could not serve a host read');
     } finally {
       inFlight.delete(id);
+      const next = backlog.values().next();
+      if (!next.done) {
+        backlog.delete(next.value);
+        void serve(next.value);
+      }
     }
   }
 
