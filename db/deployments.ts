@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import { terminalStatuses } from './job-states.ts';
 import type { Db } from './client.ts';
+import { terminalStatuses } from './job-states.ts';
 import { deployments, jobs, users } from './schema.ts';
 
 /** Where a deploy got to; see the schema's note on `deployments`. */

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobContext } from '../jobs/lib/kind.ts';
+import { supervisorProgram, systemdDropIn, UnwritableEnvError } from '../jobs/lib/service-env.ts';
 import { gitRef, type Target, targetSpec } from '../jobs/lib/targets.ts';
 import { systemctlArgv } from '../worker/adapters/systemd.ts';
 import { restartRelease } from '../worker/deploy-service.ts';
 import { layoutOf, releaseName, releasesToPrune } from '../worker/releases.ts';
-import { supervisorProgram, systemdDropIn, UnwritableEnvError } from '../jobs/lib/service-env.ts';
 import { scratchDir } from './support/services.ts';
 
 describe('systemd deploy (unit tests of the drop-in file and the systemctl argv; no systemd here)', () => {

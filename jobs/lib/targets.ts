@@ -176,7 +176,7 @@ function pathsOf(spec: TargetSpec): [string, string][] {
   }
   if (spec.configs) {
     out.push(['configs.main', spec.configs.main]);
-    spec.configs.files.forEach((f, i) => out.push([`configs.files.${i}`, f]));
+    for (const [i, f] of spec.configs.files.entries()) out.push([`configs.files.${i}`, f]);
     if (spec.configs.enabledDir) out.push(['configs.enabledDir', spec.configs.enabledDir]);
   }
   const d = spec.deploy;
