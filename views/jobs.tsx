@@ -1,11 +1,11 @@
 import type { EventRow, JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { jobTitle, shownParams } from './job-title.ts';
 import { Layout } from './layout.tsx';
 import { Overview } from './targets.tsx';
+import { duration, Time } from './time.tsx';
 import type { HostCardView, TargetRowView } from './types.ts';
-
-const when = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '—');
 
 const subject = (j: JobRow) => j.target ?? j.script ?? '—';
 
@@ -21,7 +21,7 @@ export function JobRowView({ job }: { job: JobRow }) {
   return (
     <tr id={`job-${job.id}`} data-status={job.status} {...poll}>
       <td>
-        <a href={`/jobs/${job.id}`}>{job.id.slice(0, 8)}</a>
+        <a href={`/jobs/${job.id}`}>{jobTitle(job)}</a>
       </td>
       <td>{job.kind}</td>
       <td>{subject(job)}</td>
@@ -32,7 +32,9 @@ export function JobRowView({ job }: { job: JobRow }) {
         <progress max="100" value={String(job.progress)} /> {job.progress}%
       </td>
       <td>{job.requestedByName}</td>
-      <td>{when(job.createdAt)}</td>
+      <td>
+        <Time at={job.createdAt} />
+      </td>
     </tr>
   );
 }
@@ -68,7 +70,7 @@ export function Dashboard(p: {
               <th>Status</th>
               <th>Progress</th>
               <th>By</th>
-              <th>Created (UTC)</th>
+              <th>Created</th>
             </tr>
           </thead>
           <tbody id="job-rows">
@@ -104,8 +106,10 @@ function StepItems({ events }: { events: EventRow[] }) {
     <>
       {changed.map((e) => (
         <li>
-          <span class="muted">{e.at.toISOString().slice(11, 19)}</span> {String(e.data.step)}{' '}
-          <span class="muted">({String(e.data.progress)}%)</span>
+          <span class="muted">
+            <Time at={e.at} />
+          </span>{' '}
+          {String(e.data.step)} <span class="muted">({String(e.data.progress)}%)</span>
         </li>
       ))}
     </>
@@ -137,7 +141,13 @@ export function JobLive(p: {
           {job.cancelRequestedAt && !terminal && ' · cancelling…'}
         </p>
         <p class="muted">
-          started {when(job.startedAt)} · finished {when(job.finishedAt)} (UTC)
+          started <Time at={job.startedAt} /> · finished <Time at={job.finishedAt} />
+          {job.startedAt && job.finishedAt && (
+            <>
+              {' '}
+              · took <span id="job-duration">{duration(job.finishedAt.getTime() - job.startedAt.getTime())}</span>
+            </>
+          )}
         </p>
         <progress id="job-progress" max="100" value={String(job.progress)} />{' '}
         <span id="job-percent">{job.progress}%</span>
@@ -151,8 +161,9 @@ export function JobLive(p: {
               </button>
             )}
             {terminal && (
+              // The same request again as a new, audited job that records this one as its origin.
               <button type="button" hx-post={`/api/jobs/${job.id}/retry`} hx-swap="none">
-                Retry
+                {job.status === 'succeeded' ? 'Run again' : 'Retry'}
               </button>
             )}
           </p>
@@ -176,24 +187,46 @@ export function JobPage(p: {
   user: SessionUser;
   csrfToken: string | null;
   job: JobRow;
+  /** The job's parameters as the server redacted them. */
+  params: Record<string, unknown>;
   canAct: boolean;
   output: EventRow[] | null;
   steps: EventRow[];
   lastSeq: number;
 }) {
   const { job } = p;
+  const params = shownParams(job.kind, p.params);
   return (
-    <Layout title={`Job ${job.id.slice(0, 8)}`} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={jobTitle(job)} user={p.user} csrfToken={p.csrfToken}>
       <section class="card">
         <dl>
-          <dt>Kind</dt>
-          <dd>{job.kind}</dd>
-          <dt>Target / script</dt>
-          <dd>{subject(job)}</dd>
+          <dt>Job</dt>
+          <dd>
+            <code>{job.id}</code> ({job.kind})
+          </dd>
+          <dt>{job.target ? 'Target' : 'Script'}</dt>
+          <dd>{job.target ? <a href={`/targets/${encodeURIComponent(job.target)}`}>{job.target}</a> : subject(job)}</dd>
+          {params.length > 0 && (
+            <>
+              <dt>Parameters</dt>
+              <dd>
+                <dl id="job-params" class="params">
+                  {params.map(([k, v]) => (
+                    <>
+                      <dt>{k}</dt>
+                      <dd>{v}</dd>
+                    </>
+                  ))}
+                </dl>
+              </dd>
+            </>
+          )}
           <dt>Requested by</dt>
           <dd>{job.requestedByName}</dd>
-          <dt>Created (UTC)</dt>
-          <dd>{when(job.createdAt)}</dd>
+          <dt>Created</dt>
+          <dd>
+            <Time at={job.createdAt} />
+          </dd>
           {job.retryOf && (
             <>
               <dt>Retry of</dt>

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { listEvents, listJobs } from '../../db/job-reads.ts';
 import { auditLog } from '../../db/schema.ts';
+import { roleAtLeast } from '../../db/users.ts';
 import { JobValidationError } from '../../jobs/lib/errors.ts';
 import { listScripts } from '../../jobs/lib/manifest.ts';
 import { AuditPage } from '../../views/audit.tsx';
@@ -12,7 +13,7 @@ import type { AppEnv } from '../context.ts';
 import { HttpError, parseOr400 } from '../errors.ts';
 import { loadJob, ownsJob, resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
-import { decodeCursor, encodeCursor } from '../serialize.ts';
+import { decodeCursor, encodeCursor, redactParams } from '../serialize.ts';
 import { overviewViews } from '../status-views.ts';
 
 const OUTPUT_PAGE = 2000;
@@ -22,14 +23,17 @@ const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 /** Reads the job first: once it is terminal, every output event already exists. */
 async function liveState(c: { var: AppEnv['Variables'] }, id: string, after: number) {
   const job = await loadJob(c.var.deps, id);
-  const canAct = ownsJob(c.var.user!, job);
+  const owns = ownsJob(c.var.user!, job);
+  // Cancel and Run again need the operator role as well (a demoted owner keeps only the output).
+  const canAct = owns && roleAtLeast(c.var.user!.role, 'operator');
   // Steps are as public as the job's status; output belongs to its owner (DESIGN §4).
-  const types = canAct ? ['output', 'progress'] : ['progress'];
+  const types = owns ? ['output', 'progress'] : ['progress'];
   const events = await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, types);
   const upTo = events.length === OUTPUT_PAGE ? (events.at(-1)?.seq ?? after) : job.lastSeq;
   const seen = events.filter((e) => e.seq <= upTo);
   return {
     job,
+    owns,
     canAct,
     output: seen.filter((e) => e.type === 'output'),
     steps: seen.filter((e) => e.type === 'progress' && e.data.step),
@@ -67,8 +71,9 @@ export const pageRoutes = new Hono<AppEnv>()
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
         job={s.job}
+        params={redactParams(s.job.params)}
         canAct={s.canAct}
-        output={s.canAct ? s.output : null}
+        output={s.owns ? s.output : null}
         steps={s.steps}
         lastSeq={s.lastSeq}
       />,
