@@ -3,12 +3,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { contextStorage } from 'hono/context-storage';
 import { secureHeaders } from 'hono/secure-headers';
 import { requirePasswordChanged } from './auth/password-gate.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { errorHandler, HttpError } from './errors.ts';
 import { authenticate, requireCsrfToken, requireRole, requireSameOrigin } from './middleware.ts';
 import { accountRoutes } from './routes/account.tsx';
+import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { certificatesApi } from './routes/certificates.ts';
 import { configsApi } from './routes/configs.ts';
@@ -49,6 +51,8 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(deps.log));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route', details: null } }, 404));
+  // Views read the request being answered (the layout marks the current page).
+  app.use('*', contextStorage());
   app.use('*', async (c, next) => {
     c.set('deps', deps);
     await next();
@@ -85,6 +89,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/targets', configsApi);
   app.route('/api/certificates', certificatesApi);
   app.route('/', pageRoutes);
+  app.route('/', auditRoutes);
   app.route('/', targetPages);
   app.route('/', logPages);
   app.route('/', deploymentPages);

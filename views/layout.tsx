@@ -1,3 +1,4 @@
+import { tryGetContext } from 'hono/context-storage';
 import type { Child } from 'hono/jsx';
 import type { SessionUser } from '../server/auth/sessions.ts';
 
@@ -24,9 +25,19 @@ const nav = [
 
 const rank = { viewer: 0, operator: 1, admin: 2 } as const;
 
+/** Whether a nav link is the current page's section: a job page belongs to the dashboard (its jobs list). */
+export function isCurrent(href: string, path: string): boolean {
+  if (href === '/') return path === '/' || path.startsWith('/jobs/');
+  if (href === '/configs' && /^\/targets\/[^/]+\/configs/.test(path)) return true;
+  if (href === '/targets' && /^\/targets\/[^/]+\/configs/.test(path)) return false;
+  return path === href || path.startsWith(`${href}/`);
+}
+
 export function Layout({ title, user, csrfToken, children }: PageProps) {
   // htmx sends the CSRF token on every request from inside <body>.
   const headers = csrfToken ? JSON.stringify({ 'X-CSRF-Token': csrfToken }) : undefined;
+  // The request being answered (hono/context-storage in server/app.ts), to mark the current page.
+  const path = tryGetContext()?.req.path ?? '';
   return (
     <html lang="en">
       <head>
@@ -40,19 +51,25 @@ export function Layout({ title, user, csrfToken, children }: PageProps) {
         <header>
           <strong class="brand">⚓ Deckhand</strong>
           {user && (
-            <nav>
-              {nav
-                .filter(([, , role]) => rank[user.role] >= rank[role])
-                .map(([href, label]) => (
-                  <a href={href}>{label}</a>
-                ))}
-              <a class="who" href="/account/password" title="Change your password">
-                {user.username} ({user.role})
-              </a>
-              <button type="button" class="link" hx-post="/logout" hx-swap="none">
-                Sign out
-              </button>
-            </nav>
+            // A disclosure that works without JS: collapsed behind "Menu" on narrow screens, always open on wide ones (app.css).
+            <details class="menu">
+              <summary>Menu</summary>
+              <nav aria-label="Main">
+                {nav
+                  .filter(([, , role]) => rank[user.role] >= rank[role])
+                  .map(([href, label]) => (
+                    <a href={href} aria-current={isCurrent(href, path) ? 'page' : undefined}>
+                      {label}
+                    </a>
+                  ))}
+                <a class="who" href="/account/password" title="Change your password">
+                  {user.username} ({user.role})
+                </a>
+                <button type="button" class="link" hx-post="/logout" hx-swap="none">
+                  Sign out
+                </button>
+              </nav>
+            </details>
           )}
         </header>
         <main>

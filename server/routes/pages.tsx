@@ -1,12 +1,9 @@
-import { desc, lt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { listEvents, listJobs } from '../../db/job-reads.ts';
-import { auditLog } from '../../db/schema.ts';
 import { roleAtLeast } from '../../db/users.ts';
 import { JobValidationError } from '../../jobs/lib/errors.ts';
 import { listScripts } from '../../jobs/lib/manifest.ts';
-import { AuditPage } from '../../views/audit.tsx';
 import { Dashboard, JobLive, JobPage, JobRowView, NewerJobsPoller } from '../../views/jobs.tsx';
 import { FormError, ScriptsPage } from '../../views/scripts.tsx';
 import type { AppEnv } from '../context.ts';
@@ -122,15 +119,4 @@ export const pageRoutes = new Hono<AppEnv>()
       }
       throw err;
     }
-  })
-  .get('/audit', requireRole('admin'), async (c) => {
-    const before = Number(c.req.query('before'));
-    const rows = await c.var.deps.db
-      .select()
-      .from(auditLog)
-      .where(Number.isSafeInteger(before) && before > 0 ? lt(auditLog.id, before) : undefined)
-      .orderBy(desc(auditLog.id))
-      .limit(100);
-    const older = rows.length === 100 ? (rows.at(-1)?.id ?? null) : null;
-    return c.html(<AuditPage user={c.var.user!} csrfToken={c.var.csrfToken} rows={rows} older={older} />);
   });
