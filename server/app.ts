@@ -4,10 +4,12 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { contextStorage } from 'hono/context-storage';
+import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { requirePasswordChanged } from './auth/password-gate.ts';
 import type { AppDeps, AppEnv } from './context.ts';
-import { errorHandler, HttpError } from './errors.ts';
+import { errorHandler, routeNotFound } from './error-response.tsx';
+import { HttpError } from './errors.ts';
 import { authenticate, requireCsrfToken, requireRole, requireSameOrigin } from './middleware.ts';
 import { accountRoutes } from './routes/account.tsx';
 import { auditRoutes } from './routes/audit.tsx';
@@ -50,7 +52,9 @@ function staticAssets() {
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(deps.log));
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route', details: null } }, 404));
+  app.notFound(routeNotFound);
+  // Our own id (not the caller's header): a 500 names it, and so does the log line.
+  app.use('*', requestId({ headerName: '' }));
   // Views read the request being answered (the layout marks the current page).
   app.use('*', contextStorage());
   app.use('*', async (c, next) => {

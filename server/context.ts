@@ -4,6 +4,7 @@ import type { KindRegistry } from '../jobs/index.ts';
 import type { KindEnv } from '../jobs/lib/kind.ts';
 import type { Producer } from '../jobs/lib/queue.ts';
 import type { SessionUser } from './auth/sessions.ts';
+import type { SignOutReason } from './auth/signed-out.ts';
 import type { HostClient } from './host-client.ts';
 
 /** Everything the web tier needs, built once by the entry point (or a test). */
@@ -29,5 +30,9 @@ export interface AppEnv {
     via: 'session' | 'token' | null;
     sessionId: string | null;
     csrfToken: string | null;
+    /** Per request, from hono/request-id: 500 answers and their log lines carry it. */
+    requestId: string;
+    /** A session cookie came that no longer signs in, and why (for the login page). */
+    signedOut: SignOutReason | null;
   };
 }

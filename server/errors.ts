@@ -1,9 +1,7 @@
-import type { Context } from 'hono';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError, z } from 'zod';
-import type { Logger } from '../config.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { JobConflictError, JobValidationError } from '../jobs/lib/errors.ts';
 import { QueueUnavailableError } from '../jobs/lib/queue.ts';
@@ -43,7 +41,7 @@ export async function jsonBody(req: Request): Promise<unknown> {
   }
 }
 
-function toHttpError(err: unknown): HttpError | null {
+export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   if (err instanceof JobValidationError) return new HttpError(400, 'invalid_request', err.message, err.details);
   if (err instanceof JobConflictError) return new HttpError(409, err.code, err.message, err.details);
@@ -60,21 +58,9 @@ function toHttpError(err: unknown): HttpError | null {
 }
 
 /** htmx forms swap the answer into the page, so they get the error as readable HTML. */
-function htmlError(e: HttpError) {
+export function htmlError(e: HttpError) {
   const fields = Object.entries((e.details as { fieldErrors?: Record<string, string[]> } | null)?.fieldErrors ?? {});
   return html`<div class="error" role="alert"><strong>${e.message}</strong>${
     fields.length ? html`<ul>${fields.map(([k, v]) => html`<li>${k}: ${v.join(', ')}</li>`)}</ul>` : ''
   }</div>`;
-}
-
-export function errorHandler(log: Logger) {
-  return (err: Error, c: Context) => {
-    const known = toHttpError(err);
-    if (known && c.req.header('HX-Request') && known.status !== 401) return c.html(htmlError(known), known.status);
-    if (known) {
-      return c.json({ error: { code: known.code, message: known.message, details: known.details } }, known.status);
-    }
-    log.error({ err, path: c.req.path }, 'unhandled error');
-    return c.json({ error: { code: 'internal', message: 'internal error', details: null } }, 500);
-  };
 }

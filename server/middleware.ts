@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
-import { getCookie } from 'hono/cookie';
+import { deleteCookie, getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { type Role, roleAtLeast } from '../db/users.ts';
 import { requestIsHttps } from './auth/client-address.ts';
 import { validateSession } from './auth/sessions.ts';
+import { deleteSignedInCookie, signedInAtCookie, signOutReason } from './auth/signed-out.ts';
 import { validateApiToken } from './auth/tokens.ts';
 import type { AppEnv } from './context.ts';
 import { forbidden, HttpError } from './errors.ts';
@@ -18,6 +19,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set('via', null);
   c.set('sessionId', null);
   c.set('csrfToken', null);
+  c.set('signedOut', null);
   const header = c.req.header('Authorization');
   if (header?.startsWith('Bearer ')) {
     const user = await validateApiToken(db, header.slice(7).trim());
@@ -32,7 +34,9 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
           maxAgeMs: config.DECKHAND_SESSION_MAX_DAYS * 86_400_000,
         })
       : null;
-    if (session) {
+    if (session && 'ended' in session) {
+      c.set('signedOut', await signOutReason(db, session.ended, signedInAtCookie(c)));
+    } else if (session) {
       c.set('user', session.user);
       c.set('via', 'session');
       c.set('sessionId', session.id);
@@ -44,13 +48,23 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 
 const isPage = (accept: string | undefined, hx: string | undefined) => !hx && (accept ?? '').includes('text/html');
 
+/** The login page, saying why when a session cookie came that no longer signs in (and dropping that cookie). */
+function signInPage(c: Context<AppEnv>): string {
+  const reason = c.var.signedOut;
+  if (!reason) return '/login';
+  deleteCookie(c, SESSION_COOKIE, { path: '/' });
+  deleteSignedInCookie(c);
+  return `/login?reason=${reason}`;
+}
+
 /** Requires a caller with at least `role`: 401 (or a login redirect for pages) and 403 otherwise. */
 export const requireRole = (role: Role) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const user = c.var.user;
     if (!user) {
-      if (isPage(c.req.header('Accept'), c.req.header('HX-Request'))) return c.redirect('/login');
-      if (c.req.header('HX-Request')) c.header('HX-Redirect', '/login');
+      const login = signInPage(c);
+      if (isPage(c.req.header('Accept'), c.req.header('HX-Request'))) return c.redirect(login);
+      if (c.req.header('HX-Request')) c.header('HX-Redirect', login);
       throw new HttpError(401, 'unauthenticated', 'sign in or send a bearer token');
     }
     if (!roleAtLeast(user.role, role)) throw forbidden(`this needs the ${role} role`);

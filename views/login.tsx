@@ -1,9 +1,23 @@
 import { Layout } from './layout.tsx';
 
-export function LoginPage({ error, username }: { error?: string | undefined; username?: string | undefined }) {
+export function LoginPage({
+  error,
+  username,
+  notice,
+}: {
+  error?: string | undefined;
+  username?: string | undefined;
+  /** Why the browser was signed out, as a sentence. */
+  notice?: string | undefined;
+}) {
   return (
     <Layout title="Sign in" user={null} csrfToken={null}>
       <form method="post" action="/login" class="card narrow">
+        {notice && (
+          <p class="notice" id="signed-out" role="status">
+            {notice}
+          </p>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}

@@ -5,6 +5,7 @@ import { SESSION_COOKIE } from '../middleware.ts';
 import { requestIsHttps } from './client-address.ts';
 import { DEVICE_COOKIE, DEVICE_MAX_AGE_DAYS } from './devices.ts';
 import { createSession, invalidateSession } from './sessions.ts';
+import { SIGNED_IN_COOKIE } from './signed-out.ts';
 
 function secureCookies(c: Context<AppEnv>): boolean {
   const mode = c.var.deps.config.DECKHAND_SECURE_COOKIES;
@@ -20,6 +21,14 @@ export async function beginSession(c: Context<AppEnv>, userId: string): Promise<
   if (c.var.sessionId) await invalidateSession(db, c.var.sessionId);
   const session = await createSession(db, userId);
   setCookie(c, SESSION_COOKIE, session.token, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: secureCookies(c),
+    path: '/',
+    maxAge: Math.floor(config.DECKHAND_SESSION_MAX_DAYS * 86_400),
+  });
+  // When this sign-in happened, to tell a later restart's sign-out from others (see signed-out.ts).
+  setCookie(c, SIGNED_IN_COOKIE, String(Date.now()), {
     httpOnly: true,
     sameSite: 'Lax',
     secure: secureCookies(c),

@@ -46,9 +46,18 @@ export async function createSession(db: Db, userId: string): Promise<{ token: st
   return { token: `${id}.${secret}`, csrfToken };
 }
 
-export async function validateSession(db: Db, token: string, policy: SessionPolicy): Promise<ValidSession | null> {
+/** Why a presented cookie holds no session: this check just ended it (idle or too old), or its row was already gone. */
+export interface EndedSession {
+  ended: 'expired' | 'gone';
+}
+
+export async function validateSession(
+  db: Db,
+  token: string,
+  policy: SessionPolicy,
+): Promise<ValidSession | EndedSession> {
   const parts = splitToken(token);
-  if (!parts) return null;
+  if (!parts) return { ended: 'gone' };
   // Every page and poll runs this, so it is a prepared statement rather than a built query.
   const [row] = await prepared<SessionRow>(
     db,
@@ -58,13 +67,13 @@ export async function validateSession(db: Db, token: string, policy: SessionPoli
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND NOT u.disabled`,
     [parts.id],
   );
-  if (!row || !secretMatches(parts.secret, row.secret_hash)) return null;
+  if (!row || !secretMatches(parts.secret, row.secret_hash)) return { ended: 'gone' };
   const now = Date.now();
   const idle = now - row.last_active_at.getTime() > policy.idleMs;
   const tooOld = now - row.created_at.getTime() > policy.maxAgeMs;
   if (idle || tooOld) {
     await invalidateSession(db, parts.id);
-    return null;
+    return { ended: 'expired' };
   }
   if (now - row.last_active_at.getTime() > TOUCH_EVERY_MS) {
     await db

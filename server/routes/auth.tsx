@@ -8,6 +8,7 @@ import { beginSession, deviceCookie, setDeviceCookie } from '../auth/cookies.ts'
 import { attemptLogin } from '../auth/login.ts';
 import { CHANGE_PASSWORD_PAGE } from '../auth/password-gate.ts';
 import { invalidateSession } from '../auth/sessions.ts';
+import { deleteSignedInCookie, SIGN_OUT_SENTENCES, signOutReasons } from '../auth/signed-out.ts';
 import type { AppEnv } from '../context.ts';
 import { SESSION_COOKIE } from '../middleware.ts';
 
@@ -19,7 +20,12 @@ const loginForm = z.object({
 const waitText = (secs: number) => (secs < 90 ? `${secs} s` : `${Math.ceil(secs / 60)} min`);
 
 export const authRoutes = new Hono<AppEnv>()
-  .get('/login', (c) => (c.var.user ? c.redirect('/') : c.html(<LoginPage />)))
+  .get('/login', (c) => {
+    if (c.var.user) return c.redirect('/');
+    // An unknown reason is just not shown: the link may come from an older or newer Deckhand.
+    const reason = signOutReasons.find((r) => r === c.req.query('reason'));
+    return c.html(<LoginPage notice={reason ? SIGN_OUT_SENTENCES[reason] : undefined} />);
+  })
   .post('/login', async (c) => {
     const { db } = c.var.deps;
     const parsed = loginForm.safeParse(await c.req.parseBody());
@@ -50,6 +56,7 @@ export const authRoutes = new Hono<AppEnv>()
       await audit(db, { id: c.var.user.id, name: c.var.user.username }, 'auth.logout', c.var.user.username);
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    deleteSignedInCookie(c);
     c.header('HX-Redirect', '/login');
     return c.redirect('/login', 303);
   });

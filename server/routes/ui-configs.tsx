@@ -20,7 +20,8 @@ import {
   readConfig,
 } from '../config-service.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest, errorHandler, HttpError } from '../errors.ts';
+import { errorHandler } from '../error-response.tsx';
+import { badRequest, HttpError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { startJob } from './ui-targets.tsx';
 
