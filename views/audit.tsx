@@ -1,5 +1,6 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 /** One audit row as the page, the JSON API and the CSV show it (details already masked). */
 export interface AuditView {
@@ -72,7 +73,7 @@ export function AuditPage(p: AuditPageProps) {
             {p.rows.map((r) => (
               <tr>
                 <td data-label="When (UTC)">
-                  <time datetime={r.at}>{r.at.replace('T', ' ').slice(0, 19)}</time>
+                  <Time at={r.at} />
                 </td>
                 <td data-label="What happened">
                   {r.sentence}

@@ -1,4 +1,5 @@
 import { DISK_ALERT_PCT, DISK_WARN_PCT } from '../db/status-shapes.ts';
+import { Time } from './time.tsx';
 import type { HostCardView, MountFigures } from './types.ts';
 
 const GIB = 1024 ** 3;
@@ -43,7 +44,10 @@ export function HostCard({ h }: { h: HostCardView }) {
         <p class="error" data-no-worker>
           no worker is serving this host
           {h.updatedAt && (
-            <span class="muted"> (last figures from {h.updatedAt.slice(0, 19).replace('T', ' ')} UTC)</span>
+            <span class="muted">
+              {' '}
+              (last figures <Time at={h.updatedAt} />)
+            </span>
           )}
         </p>
       )}

@@ -1,5 +1,6 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 /** A log line as the Logs page shows it: matches already cut out for <mark>. */
 export interface LogLineView {
@@ -49,7 +50,7 @@ export function LogLines({ lines }: { lines: LogLineView[] }) {
     <>
       {lines.map((l) => (
         <li class={`log-line${l.level ? ` level-${l.level}` : ''}`}>
-          <time>{l.at ?? ''}</time>{' '}
+          <Time at={l.at} empty="" />{' '}
           <span class="text">{l.pieces.map((p) => (p.match ? <mark>{p.text}</mark> : p.text))}</span>
         </li>
       ))}

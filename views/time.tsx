@@ -24,9 +24,13 @@ export function relativeTime(d: Date, now: Date = new Date()): string {
   return diffSec < 0 ? `${n} ${scale[2]} ago` : `in ${n} ${scale[2]}`;
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
 /** A date as a `<time>` that reads relatively and shows the exact UTC time on hover; `empty` when there is none. */
 export function Time({ at, empty = '—', now }: { at: Date | string | null | undefined; empty?: string; now?: Date }) {
   if (!at) return <>{empty}</>;
+  // Only ISO strings are read as times: Date would guess a year for "Nov 24 08:30:12" (a log's own format).
+  if (typeof at === 'string' && !ISO_TIME.test(at)) return <>{at}</>;
   const d = typeof at === 'string' ? new Date(at) : at;
   if (Number.isNaN(d.getTime())) return <>{empty}</>;
   return (
