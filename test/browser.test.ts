@@ -45,7 +45,7 @@ describe('the web UI in headless Chromium', () => {
     expect(await page.locator('#job-progress').getAttribute('value')).toBe('100');
     expect(await page.textContent('#job-step')).toBe('phase 20 of 20');
     expect(await page.textContent('#output')).toContain('line 20');
-    expect(await page.locator('button', { hasText: 'Retry' }).count()).toBe(1);
+    expect(await page.locator('button', { hasText: 'Run again' }).count()).toBe(1); // a succeeded job runs again
     expect(await page.locator('button', { hasText: 'Cancel' }).count()).toBe(0);
     await page.screenshot({ path: path.join(artifacts, 'script-run.png'), fullPage: true });
 
