@@ -215,7 +215,8 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
       await page.click('#restart-card button:has-text("Restart Deckhand")');
       await page.waitForSelector('#restart-status[data-state=restarting]');
       expect(await page.textContent('#restart-status')).toContain('Restarting the web tier');
-      await page.waitForURL(`${base}/login`, { timeout: 60_000 });
+      await page.waitForURL(`${base}/login?reason=restarted`, { timeout: 60_000 });
+      expect(await page.textContent('#signed-out')).toContain('Deckhand was restarted, which signs everyone out.');
       expect(dialogs[0]).toMatch(/Everyone, you included, will be signed out\. It takes a few seconds/);
       const after = (await api(h, admin, 'GET', '/api/system/restart')).json;
       expect(after).toMatchObject({ state: 'done', by: 'chief' });

@@ -60,6 +60,7 @@ export const settingsRoutes = new Hono<AppEnv>()
     if (!state.startedAt || state.startedAt < since) {
       return c.html(<RestartStatus state={{ ...state, state: 'restarting', startedAt: since }} />);
     }
-    if (state.state === 'done') c.header('HX-Redirect', '/login');
+    if (state.state === 'done')
+      c.header('HX-Redirect', state.signedOut === null ? '/login' : '/login?reason=restarted');
     return c.html(<RestartStatus state={state} />);
   });
