@@ -106,6 +106,15 @@ describe('the layout from 390 px to 1366 px in headless Chromium', () => {
     const cell = page.locator('table tbody tr').first().locator('td').first();
     expect(await cell.evaluate((td) => getComputedStyle(td).display)).toBe('block');
     expect(await cell.evaluate((td) => getComputedStyle(td, '::before').content)).toBe('"When (UTC)"');
+    await page.goto(`${rig.base}/`);
+    const status = page.locator(`#job-${jobId} td[data-label=Status]`);
+    expect(await status.evaluate((td) => getComputedStyle(td, '::before').content)).toBe('"Status"');
+
+    // Destructive actions are reachable on the phone and look destructive.
+    await page.goto(`${rig.base}/tokens`);
+    expect(await page.locator('button.danger', { hasText: 'Revoke' }).first().isVisible()).toBe(true);
+    await page.goto(`${rig.base}/settings`);
+    expect(await page.locator('button.danger', { hasText: 'Restart Deckhand' }).isVisible()).toBe(true);
     await page.close();
   });
 

@@ -70,6 +70,10 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
     expect(web).toContain('class="cert-warn"');
     expect([...web.matchAll(/<button[^>]*>(\w+)<\/button>/g)].map((m) => m[1])).toEqual(['Restart', 'Reload', 'Stop']);
     expect(web).toContain('hx-confirm="Stop web? It stays stopped until someone starts it."');
+    // Only Stop looks destructive.
+    expect([...web.matchAll(/<button[^>]*class="small danger"[^>]*>(\w+)<\/button>/g)].map((m) => m[1])).toEqual([
+      'Stop',
+    ]);
     const idle = rowOf(html, 'idle');
     expect([...idle.matchAll(/<button[^>]*>(\w+)<\/button>/g)].map((m) => m[1])).toEqual(['Start']);
 
@@ -169,7 +173,7 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
     expect(row).toContain('2 unexpected restarts in 24 h');
     const target = await page(viewer, '/targets/idle');
     expect(target.status).toBe(200);
-    const listed = [...target.html.matchAll(/<td>(pid \d → \d[^<]*)<\/td>/g)].map((m) => m[1]);
+    const listed = [...target.html.matchAll(/<td[^>]*>(pid \d → \d[^<]*)<\/td>/g)].map((m) => m[1]);
     expect(listed).toEqual([
       'pid 3 → 4, started 11:41:07 UTC, no Deckhand job',
       'pid 2 → 3, started 10:41:07 UTC, no Deckhand job',

@@ -34,15 +34,15 @@ export function CertificatesPage(p: {
           <tbody>
             {p.certificates.map((c) => (
               <tr data-id={c.id}>
-                <td>{c.subject}</td>
-                <td>{c.names.join(', ')}</td>
-                <td>
+                <td data-label="Subject">{c.subject}</td>
+                <td data-label="Names">{c.names.join(', ')}</td>
+                <td data-label="Expires (UTC)">
                   {c.notAfter.slice(0, 10)} ({c.daysLeft} days)
                   {c.warnings.map((w) => (
                     <div class="error">⚠ {w}</div>
                   ))}
                 </td>
-                <td>
+                <td data-label="SHA-256">
                   <code>{c.fingerprint.slice(0, 23)}…</code>
                 </td>
                 <td>

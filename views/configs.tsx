@@ -94,12 +94,14 @@ export function ConfigListPage(p: {
         <tbody>
           {p.items.map((i) => (
             <tr>
-              <td>
+              <td data-label="File">
                 <a href={fileUrl(p.target, i.path)}>{i.path}</a>
               </td>
-              <td>{i.version === null ? <span class="muted">none yet</span> : `v${i.version}`}</td>
-              <td>{i.drift ? <span class="badge s-failed">drift</span> : <span class="badge">in sync</span>}</td>
-              <td>
+              <td data-label="Version">{i.version === null ? <span class="muted">none yet</span> : `v${i.version}`}</td>
+              <td data-label="State">
+                {i.drift ? <span class="badge s-failed">drift</span> : <span class="badge">in sync</span>}
+              </td>
+              <td data-label="Site">
                 {i.enabled === null ? (
                   ''
                 ) : i.enabled ? (

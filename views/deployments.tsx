@@ -66,11 +66,11 @@ function Releases({ t, user }: { t: DeployTargetView; user: SessionUser }) {
       <tbody>
         {t.releases.map((r) => (
           <tr data-release={r.release}>
-            <td>
+            <td data-label="Release">
               <code>{r.release}</code>
             </td>
-            <td>{r.ref ?? '—'}</td>
-            <td>{at(r.deployedAt)}</td>
+            <td data-label="Ref">{r.ref ?? '—'}</td>
+            <td data-label="Deployed (UTC)">{at(r.deployedAt)}</td>
             <td>
               {r.current ? (
                 <span class="badge s-succeeded">current</span>
@@ -78,7 +78,7 @@ function Releases({ t, user }: { t: DeployTargetView; user: SessionUser }) {
                 canOperate(user) && (
                   <button
                     type="button"
-                    class="small"
+                    class="small danger"
                     hx-post="/ui/rollback"
                     hx-vals={JSON.stringify({ target: t.name, release: r.release })}
                     hx-confirm={rollbackConfirm(t.name, r)}
@@ -115,18 +115,18 @@ function History({ rows }: { rows: ApiDeployment[] }) {
       <tbody>
         {rows.map((d) => (
           <tr data-job={d.jobId}>
-            <td>{at(d.createdAt)}</td>
-            <td>{d.requestedBy}</td>
-            <td>{d.isRollback ? `rollback to ${d.release}` : (d.ref ?? '—')}</td>
-            <td>
+            <td data-label="Started (UTC)">{at(d.createdAt)}</td>
+            <td data-label="By">{d.requestedBy}</td>
+            <td data-label="Ref">{d.isRollback ? `rollback to ${d.release}` : (d.ref ?? '—')}</td>
+            <td data-label="Sha">
               <code>{short(d.sha)}</code>
             </td>
-            <td>{duration(d.durationMs)}</td>
-            <td>
+            <td data-label="Duration">{duration(d.durationMs)}</td>
+            <td data-label="Result">
               <StatusBadge status={d.status} />
               {d.rolledBackTo && <span class="rolled-back"> rolled back to {d.rolledBackTo}</span>}
             </td>
-            <td>
+            <td data-label="Log">
               <a href={d.url}>log</a>
             </td>
           </tr>

@@ -20,19 +20,19 @@ export function JobRowView({ job }: { job: JobRow }) {
     : { 'hx-get': `/fragments/jobs/${job.id}/row`, 'hx-trigger': 'every 2s', 'hx-swap': 'outerHTML' };
   return (
     <tr id={`job-${job.id}`} data-status={job.status} {...poll}>
-      <td>
+      <td data-label="Job">
         <a href={`/jobs/${job.id}`}>{jobTitle(job)}</a>
       </td>
-      <td>{job.kind}</td>
-      <td>{subject(job)}</td>
-      <td>
+      <td data-label="Kind">{job.kind}</td>
+      <td data-label="Target / script">{subject(job)}</td>
+      <td data-label="Status">
         <StatusBadge status={job.status} />
       </td>
-      <td>
+      <td data-label="Progress">
         <progress max="100" value={String(job.progress)} /> {job.progress}%
       </td>
-      <td>{job.requestedByName}</td>
-      <td>
+      <td data-label="By">{job.requestedByName}</td>
+      <td data-label="Created">
         <Time at={job.createdAt} />
       </td>
     </tr>

@@ -50,6 +50,7 @@ export function SettingsPage(p: {
         </p>
         <button
           type="button"
+          class="danger"
           hx-post="/api/system/restart"
           hx-confirm={warning}
           hx-target="#restart-status"

@@ -42,8 +42,8 @@ export function TargetPage(p: {
             <tbody>
               {p.restarts.map((r) => (
                 <tr>
-                  <td>{when(r.at)}</td>
-                  <td>{r.detail}</td>
+                  <td data-label="Seen (UTC)">{when(r.at)}</td>
+                  <td data-label="What changed">{r.detail}</td>
                 </tr>
               ))}
             </tbody>

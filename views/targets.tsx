@@ -27,13 +27,13 @@ function actionsFor(t: TargetView, s: TargetStatusView, user: SessionUser): Mode
 function StatusCell({ s }: { s: TargetStatusView }) {
   if (!s.known) {
     return (
-      <td>
+      <td data-label="Status">
         <span class="badge">unknown</span> <small class="muted">no worker is serving this host</small>
       </td>
     );
   }
   return (
-    <td>
+    <td data-label="Status">
       <span class={`badge ${s.running ? 's-succeeded' : 's-failed'}`}>{s.running ? 'running' : 'stopped'}</span>{' '}
       <small class="muted">{s.running ? '' : s.detail}</small>
     </td>
@@ -41,11 +41,16 @@ function StatusCell({ s }: { s: TargetStatusView }) {
 }
 
 function CertCell({ s }: { s: TargetStatusView }) {
-  if (s.certError) return <td class="error">{s.certError}</td>;
-  if (s.certDaysLeft === null) return <td>—</td>;
+  if (s.certError)
+    return (
+      <td data-label="Certificate" class="error">
+        {s.certError}
+      </td>
+    );
+  if (s.certDaysLeft === null) return <td data-label="Certificate">—</td>;
   const warn = s.certDaysLeft < CERT_WARN_DAYS;
   return (
-    <td class={warn ? 'cert-warn' : ''} data-cert-days={s.certDaysLeft}>
+    <td data-label="Certificate" class={warn ? 'cert-warn' : ''} data-cert-days={s.certDaysLeft}>
       {s.certDaysLeft < 0 ? 'expired' : `${s.certDaysLeft} days left`}
     </td>
   );
@@ -56,7 +61,7 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
   const s = status;
   return (
     <tr id={`target-${t.name}`} data-running={s.known ? String(s.running) : 'unknown'}>
-      <td>
+      <td data-label="Target">
         <a href={`/targets/${t.name}`}>
           <strong>{t.name}</strong>
         </a>{' '}
@@ -74,9 +79,9 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
         )}
       </td>
       <StatusCell s={s} />
-      <td>{s.known ? (s.pid ?? '—') : '—'}</td>
-      <td>{s.known ? duration(s.uptimeSec) : '—'}</td>
-      <td>
+      <td data-label="PID">{s.known ? (s.pid ?? '—') : '—'}</td>
+      <td data-label="Uptime">{s.known ? duration(s.uptimeSec) : '—'}</td>
+      <td data-label="Last job">
         {t.lastJob ? (
           <a href={`/jobs/${t.lastJob.id}`}>
             {t.lastJob.kind} · {t.lastJob.status}
@@ -92,7 +97,7 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
         )}
       </td>
       <CertCell s={s} />
-      <td data-restarts={s.restarts24h}>
+      <td data-label="Restarts" data-restarts={s.restarts24h}>
         {s.restarts24h > 0 ? (
           <a class="restarts-flag" href={`/targets/${t.name}#restarts`}>
             {s.restarts24h} unexpected restart{s.restarts24h === 1 ? '' : 's'} in 24 h
@@ -105,7 +110,7 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
         {actionsFor(t, s, user).map((mode) => (
           <button
             type="button"
-            class="small"
+            class={mode === 'stop' ? 'small danger' : 'small'}
             hx-post={`/ui/targets/${t.name}/${mode}`}
             hx-confirm={confirmOf(mode, t.name) ?? undefined}
             hx-target={`#target-error-${t.name}`}

@@ -52,18 +52,19 @@ export function TokensPage(p: { user: SessionUser; csrfToken: string | null; tok
           <tbody>
             {p.tokens.map((t) => (
               <tr data-token={t.id}>
-                <td>
+                <td data-label="Id">
                   <code>{t.id.slice(0, 8)}</code>
                 </td>
-                <td>{t.user}</td>
-                <td>{when(t.createdAt, '')}</td>
-                <td>{when(t.expiresAt, 'never')}</td>
-                <td>{when(t.lastUsedAt, 'never')}</td>
-                <td>{state(t, now)}</td>
+                <td data-label="User">{t.user}</td>
+                <td data-label="Created">{when(t.createdAt, '')}</td>
+                <td data-label="Expires">{when(t.expiresAt, 'never')}</td>
+                <td data-label="Last used">{when(t.lastUsedAt, 'never')}</td>
+                <td data-label="State">{state(t, now)}</td>
                 <td>
                   {state(t, now) === 'active' && (
                     <button
                       type="button"
+                      class="danger"
                       hx-post={`/ui/tokens/${t.id}/revoke`}
                       hx-target="#tokens-error"
                       hx-confirm={`Revoke token ${t.id.slice(0, 8)} of ${t.user}? It stops working at once.`}

@@ -15,8 +15,8 @@ function UserRow({ u }: { u: UserView }) {
   const url = `/ui/users/${encodeURIComponent(u.username)}`;
   return (
     <tr data-user={u.username}>
-      <td>{u.username}</td>
-      <td>
+      <td data-label="User">{u.username}</td>
+      <td data-label="Role">
         <form hx-post={url} hx-target="#users-error" class="inline">
           <select name="role" aria-label={`role of ${u.username}`}>
             {roleOptions.map((r) => (
@@ -30,7 +30,7 @@ function UserRow({ u }: { u: UserView }) {
           </button>
         </form>
       </td>
-      <td>{u.disabled ? 'disabled' : u.mustChangePassword ? 'must change password' : 'active'}</td>
+      <td data-label="Status">{u.disabled ? 'disabled' : u.mustChangePassword ? 'must change password' : 'active'}</td>
       <td>
         <form hx-post={url} hx-target="#users-error" class="inline">
           <input type="hidden" name="disabled" value={u.disabled ? 'false' : 'true'} />
@@ -39,7 +39,7 @@ function UserRow({ u }: { u: UserView }) {
           </button>
         </form>
       </td>
-      <td>
+      <td data-label="Password">
         <form hx-post={url} hx-target="#users-error" class="inline">
           <input
             name="password"
@@ -51,7 +51,7 @@ function UserRow({ u }: { u: UserView }) {
           <button type="submit">Set password</button>
         </form>
       </td>
-      <td>{u.createdAt.slice(0, 10)}</td>
+      <td data-label="Created">{u.createdAt.slice(0, 10)}</td>
     </tr>
   );
 }
