@@ -126,6 +126,16 @@ describe('job page: titled by what the job does, with its parameters, duration, 
     expect(html).toContain('<time datetime="2026-01-02T03:04:05.000Z" title="2026-01-02 03:04:05 UTC">');
   });
 
+  it('pages that show times show them relatively, with the exact UTC time on hover', async () => {
+    const hover =
+      /<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC">(just now|\d+ (s|min|h|d) ago)<\/time>/;
+    for (const url of ['/', '/tokens', '/users']) {
+      const { status, html } = await page(admin, url);
+      expect(status, url).toBe(200);
+      expect(html, url).toMatch(hover);
+    }
+  });
+
   it('Run again: an operator reruns a succeeded job as a new audited job that points back; a viewer gets no button and a 403', async () => {
     const run = await api(h, operator, 'POST', '/api/jobs', { kind: 'script', script: 'steps', params: { count: 3 } });
     expect(run.status).toBe(202);

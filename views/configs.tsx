@@ -1,5 +1,6 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 /** Plain shapes of the config pages (DESIGN §10); routes build them from the host seam and PostgreSQL. */
 export interface ConfigItemView {
@@ -32,7 +33,6 @@ export interface ConfigVersionView {
 const isAdmin = (u: SessionUser) => u.role === 'admin';
 const fileUrl = (target: string, path: string, page = 'file') =>
   `/targets/${target}/configs/${page}?path=${encodeURIComponent(path)}`;
-const at = (iso: string) => iso.slice(0, 19).replace('T', ' ');
 
 /** A unified diff, one line per row, added and removed lines marked. */
 export function Diff({ text }: { text: string }) {
@@ -208,7 +208,7 @@ export function ConfigHistoryPage(p: {
             Version {v.version} <span class="badge">{v.origin}</span>
           </h2>
           <p>
-            {at(v.createdAt)} by {v.actor}: {v.comment}
+            <Time at={v.createdAt} /> by {v.actor}: {v.comment}
             {v.jobId && (
               <>
                 {' '}

@@ -2,6 +2,7 @@ import type { SessionUser } from '../server/auth/sessions.ts';
 import type { ApiDeployment } from '../server/deployment-service.ts';
 import { StatusBadge } from './jobs.tsx';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 export interface ReleaseChoice {
   release: string;
@@ -23,7 +24,6 @@ export interface DeployTargetView {
 
 const canOperate = (u: SessionUser) => u.role !== 'viewer';
 const short = (sha: string | null) => (sha ? sha.slice(0, 7) : '—');
-const at = (iso: string | null) => (iso ? `${iso.slice(0, 19).replace('T', ' ')}` : '—');
 
 function duration(ms: number | null): string {
   if (ms === null) return '—';
@@ -59,7 +59,7 @@ function Releases({ t, user }: { t: DeployTargetView; user: SessionUser }) {
         <tr>
           <th>Release</th>
           <th>Ref</th>
-          <th>Deployed (UTC)</th>
+          <th>Deployed</th>
           <th />
         </tr>
       </thead>
@@ -70,7 +70,9 @@ function Releases({ t, user }: { t: DeployTargetView; user: SessionUser }) {
               <code>{r.release}</code>
             </td>
             <td data-label="Ref">{r.ref ?? '—'}</td>
-            <td data-label="Deployed (UTC)">{at(r.deployedAt)}</td>
+            <td data-label="Deployed">
+              <Time at={r.deployedAt} />
+            </td>
             <td>
               {r.current ? (
                 <span class="badge s-succeeded">current</span>
@@ -103,7 +105,7 @@ function History({ rows }: { rows: ApiDeployment[] }) {
     <table class="history">
       <thead>
         <tr>
-          <th>Started (UTC)</th>
+          <th>Started</th>
           <th>By</th>
           <th>Ref</th>
           <th>Sha</th>
@@ -115,7 +117,9 @@ function History({ rows }: { rows: ApiDeployment[] }) {
       <tbody>
         {rows.map((d) => (
           <tr data-job={d.jobId}>
-            <td data-label="Started (UTC)">{at(d.createdAt)}</td>
+            <td data-label="Started">
+              <Time at={d.createdAt} />
+            </td>
             <td data-label="By">{d.requestedBy}</td>
             <td data-label="Ref">{d.isRollback ? `rollback to ${d.release}` : (d.ref ?? '—')}</td>
             <td data-label="Sha">

@@ -1,9 +1,8 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
 import { TargetsTable } from './targets.tsx';
+import { Time } from './time.tsx';
 import type { RestartView, TargetRowView } from './types.ts';
-
-const when = (iso: string) => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
 
 /** One target: its status row, and every restart of its process that no Deckhand job explains. */
 export function TargetPage(p: {
@@ -35,14 +34,16 @@ export function TargetPage(p: {
           <table id="restart-rows">
             <thead>
               <tr>
-                <th>Seen (UTC)</th>
+                <th>Seen</th>
                 <th>What changed</th>
               </tr>
             </thead>
             <tbody>
               {p.restarts.map((r) => (
                 <tr>
-                  <td data-label="Seen (UTC)">{when(r.at)}</td>
+                  <td data-label="Seen">
+                    <Time at={r.at} />
+                  </td>
                   <td data-label="What changed">{r.detail}</td>
                 </tr>
               ))}

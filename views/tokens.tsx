@@ -1,5 +1,6 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 export interface TokenView {
   id: string;
@@ -10,10 +11,13 @@ export interface TokenView {
   revokedAt: string | null;
 }
 
-const when = (iso: string | null, none: string) => (iso ? iso.replace('T', ' ').slice(0, 16) : none);
-
-function state(t: TokenView, now: number): string {
-  if (t.revokedAt) return `revoked ${when(t.revokedAt, '')}`;
+function state(t: TokenView, now: number) {
+  if (t.revokedAt)
+    return (
+      <>
+        revoked <Time at={t.revokedAt} />
+      </>
+    );
   if (t.expiresAt && Date.parse(t.expiresAt) <= now) return 'expired';
   return 'active';
 }
@@ -23,7 +27,7 @@ export function NewToken({ token, user, expiresAt }: { token: string; user: stri
   return (
     <div class="card" role="status">
       <p>
-        Token for {user}, valid until {when(expiresAt, 'never')}. Copy it now: it is not shown again.
+        Token for {user}, valid until <Time at={expiresAt} empty="never" />. Copy it now: it is not shown again.
       </p>
       <code class="token">{token}</code>
     </div>
@@ -56,9 +60,15 @@ export function TokensPage(p: { user: SessionUser; csrfToken: string | null; tok
                   <code>{t.id.slice(0, 8)}</code>
                 </td>
                 <td data-label="User">{t.user}</td>
-                <td data-label="Created">{when(t.createdAt, '')}</td>
-                <td data-label="Expires">{when(t.expiresAt, 'never')}</td>
-                <td data-label="Last used">{when(t.lastUsedAt, 'never')}</td>
+                <td data-label="Created">
+                  <Time at={t.createdAt} empty="" />
+                </td>
+                <td data-label="Expires">
+                  <Time at={t.expiresAt} empty="never" />
+                </td>
+                <td data-label="Last used">
+                  <Time at={t.lastUsedAt} empty="never" />
+                </td>
                 <td data-label="State">{state(t, now)}</td>
                 <td>
                   {state(t, now) === 'active' && (

@@ -1,5 +1,6 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 export interface UserView {
   username: string;
@@ -51,7 +52,9 @@ function UserRow({ u }: { u: UserView }) {
           <button type="submit">Set password</button>
         </form>
       </td>
-      <td data-label="Created">{u.createdAt.slice(0, 10)}</td>
+      <td data-label="Created">
+        <Time at={u.createdAt} />
+      </td>
     </tr>
   );
 }
