@@ -2,7 +2,7 @@ import type { SessionUser } from '../server/auth/sessions.ts';
 import type { ApiDeployment } from '../server/deployment-service.ts';
 import { StatusBadge } from './jobs.tsx';
 import { Layout } from './layout.tsx';
-import { Time } from './time.tsx';
+import { duration, Time } from './time.tsx';
 
 export interface ReleaseChoice {
   release: string;
@@ -24,12 +24,6 @@ export interface DeployTargetView {
 
 const canOperate = (u: SessionUser) => u.role !== 'viewer';
 const short = (sha: string | null) => (sha ? sha.slice(0, 7) : '—');
-
-function duration(ms: number | null): string {
-  if (ms === null) return '—';
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
 
 /** What a rollback will not undo is said before it starts. */
 function rollbackConfirm(target: string, r: ReleaseChoice): string {
@@ -125,7 +119,7 @@ function History({ rows }: { rows: ApiDeployment[] }) {
             <td data-label="Sha">
               <code>{short(d.sha)}</code>
             </td>
-            <td data-label="Duration">{duration(d.durationMs)}</td>
+            <td data-label="Duration">{d.durationMs === null ? '—' : duration(d.durationMs)}</td>
             <td data-label="Result">
               <StatusBadge status={d.status} />
               {d.rolledBackTo && <span class="rolled-back"> rolled back to {d.rolledBackTo}</span>}

@@ -44,7 +44,8 @@ export function Time({ at, empty = '—', now }: { at: Date | string | null | un
 export function duration(ms: number): string {
   if (ms < 10_000) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
-  if (s < 3_600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s`.replace(/^0 min /, '') : `${s / 60} min`;
+  if (s < 60) return `${s} s`;
+  if (s < 3_600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
   const m = Math.round(s / 60);
   return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
 }
