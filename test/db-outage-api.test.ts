@@ -60,6 +60,7 @@ describe('a PostgreSQL outage (private cluster, stopped and started)', () => {
           code: 'database_unavailable',
           message: expect.any(String),
           details: null,
+          requestId: expect.any(String), // the same id as the log line, for support
         });
       }
     }
