@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './app.ts';
+import { nginxMainConfig } from './nginx-config.ts';
 import { accepts, freePort, stopChild } from './process.ts';
 
 const run = promisify(execFile);
@@ -30,24 +31,15 @@ export async function startLoggingNginx(dir: string): Promise<LoggingNginx> {
   fs.mkdirSync(path.join(dir, 'www'), { recursive: true });
   fs.writeFileSync(
     config,
-    `daemon off;
-pid ${dir}/nginx.pid;
-error_log ${error} info;
-events {}
-http {
-  access_log ${access} combined;
-  client_body_temp_path ${dir}/tmp-body;
-  proxy_temp_path ${dir}/tmp-proxy;
-  fastcgi_temp_path ${dir}/tmp-fcgi;
-  uwsgi_temp_path ${dir}/tmp-uwsgi;
-  scgi_temp_path ${dir}/tmp-scgi;
-  server {
+    nginxMainConfig(
+      dir,
+      `  server {
     listen 127.0.0.1:${port};
     location /ok/ { return 200 "ok"; }
     location /files/ { root ${dir}/www; }
-  }
-}
-`,
+  }`,
+      { error: `${error} info`, access: `${access} combined` },
+    ),
   );
   const proc = spawn('/usr/sbin/nginx', ['-c', config, '-e', error], { stdio: 'ignore' });
   try {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { eventually } from './app.ts';
+import { nginxMainConfig } from './nginx-config.ts';
 import { accepts, freePort, stopChild } from './process.ts';
 
 /** A real nginx laid out like Debian's: conf.d/*.conf, sites-available and sites-enabled, plain HTTP. */
@@ -34,21 +35,11 @@ export async function startNginxSites(dir: string): Promise<NginxSites> {
   for (const d of ['conf.d', 'sites-available', 'sites-enabled']) fs.mkdirSync(path.join(dir, d), { mode: 0o755 });
   fs.writeFileSync(
     main,
-    `daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp-body;
-  proxy_temp_path ${dir}/tmp-proxy;
-  fastcgi_temp_path ${dir}/tmp-fcgi;
-  uwsgi_temp_path ${dir}/tmp-uwsgi;
-  scgi_temp_path ${dir}/tmp-scgi;
-  include ${dir}/conf.d/*.conf;
-  include ${dir}/sites-enabled/*;
-}
-`,
+    nginxMainConfig(
+      dir,
+      `  include ${dir}/conf.d/*.conf;
+  include ${dir}/sites-enabled/*;`,
+    ),
   );
   const appConf = path.join(dir, 'conf.d/app.conf');
   const extraSite = path.join(dir, 'sites-available/extra');

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './app.ts';
+import { nginxMainConfig } from './nginx-config.ts';
 import { accepts, freePort, stopChild } from './process.ts';
 
 const run = promisify(execFile);
@@ -253,26 +254,16 @@ export async function startNginx(dir: string, certPath: string, keyPath: string)
   fs.mkdirSync(path.join(dir, 'conf.d'), { recursive: true });
   fs.writeFileSync(
     config,
-    `daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp-body;
-  proxy_temp_path ${dir}/tmp-proxy;
-  fastcgi_temp_path ${dir}/tmp-fcgi;
-  uwsgi_temp_path ${dir}/tmp-uwsgi;
-  scgi_temp_path ${dir}/tmp-scgi;
-  include ${dir}/conf.d/*.conf;
+    nginxMainConfig(
+      dir,
+      `  include ${dir}/conf.d/*.conf;
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${certPath};
     ssl_certificate_key ${keyPath};
     location / { return 200 "ok"; }
-  }
-}
-`,
+  }`,
+    ),
   );
   const proc = spawn('/usr/sbin/nginx', ['-c', config, '-e', `${dir}/error.log`], { stdio: 'ignore' });
   await eventually(async () => accepts(port), 15_000, 'nginx');
