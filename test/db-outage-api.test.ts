@@ -2,29 +2,27 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
-import { api, eventually, type Harness, harness, type TestUser } from './support/app.ts';
-import { freePort, PrivatePostgres } from './support/postgres.ts';
+import { api, eventually, type Harness, type TestUser } from './support/app.ts';
+import {
+  freePort,
+  type HarnessOnPrivatePostgres,
+  harnessOnPrivatePostgres,
+  type PrivatePostgres,
+} from './support/postgres.ts';
 
 /** While PostgreSQL is down the API answers 503 database_unavailable, never 500, and recovers by itself. */
 
+let setup: HarnessOnPrivatePostgres;
 let postgres: PrivatePostgres;
 let h: Harness;
 let op: TestUser;
 
 beforeAll(async () => {
-  postgres = new PrivatePostgres(await freePort());
-  await postgres.start();
-  h = await harness({ adminUrl: postgres.url });
+  setup = await harnessOnPrivatePostgres();
+  ({ postgres, h } = setup);
   op = await h.user('operator');
 });
-afterAll(async () => {
-  try {
-    await postgres?.start(); // the harness drops its database on close
-    await h?.close();
-  } finally {
-    await postgres?.destroy();
-  }
-});
+afterAll(async () => setup?.close());
 
 const stepsJob = { kind: 'script', script: 'steps', params: { count: 1 } };
 

@@ -4,30 +4,23 @@ import { createLogger } from '../config.ts';
 import { claimJob } from '../db/jobs.ts';
 import { createLeaseReaper } from '../jobs/lib/lease-reaper.ts';
 import { JobJournal } from '../worker/journal.ts';
-import { api, type Harness, harness, sleep, type TestUser } from './support/app.ts';
-import { freePort, PrivatePostgres } from './support/postgres.ts';
+import { api, type Harness, sleep, type TestUser } from './support/app.ts';
+import { type HarnessOnPrivatePostgres, harnessOnPrivatePostgres, type PrivatePostgres } from './support/postgres.ts';
 
 /** A job's history and lease through a PostgreSQL outage (a private cluster, stopped and started). */
 
 const log = createLogger('silent', 'test');
+let setup: HarnessOnPrivatePostgres;
 let postgres: PrivatePostgres;
 let h: Harness;
 let op: TestUser;
 
 beforeAll(async () => {
-  postgres = new PrivatePostgres(await freePort());
-  await postgres.start();
-  h = await harness({ adminUrl: postgres.url });
+  setup = await harnessOnPrivatePostgres();
+  ({ postgres, h } = setup);
   op = await h.user('operator');
 });
-afterAll(async () => {
-  try {
-    await postgres?.start(); // the harness drops its database on close
-    await h?.close();
-  } finally {
-    await postgres?.destroy();
-  }
-});
+afterAll(async () => setup?.close());
 
 /** A job row claimed by a (pretend) worker, as the runner has it while a script runs. */
 async function runningJob(leaseMs = 60_000): Promise<string> {

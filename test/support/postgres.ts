@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { eventually } from './app.ts';
-import { stopChild } from './process.ts';
+import { eventually, type Harness, harness } from './app.ts';
+import { freePort, stopChild } from './process.ts';
 
 export { freePort } from './process.ts';
 
@@ -100,4 +100,38 @@ export class PrivatePostgres {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+export interface HarnessOnPrivatePostgres {
+  postgres: PrivatePostgres;
+  h: Harness;
+  /** Starts the cluster again if a test left it stopped (the harness drops its database), then removes it. */
+  close(): Promise<void>;
+}
+
+/** A harness whose database lives on a private cluster that the test may stop and start. */
+export async function harnessOnPrivatePostgres(
+  opts: Parameters<typeof harness>[0] = {},
+): Promise<HarnessOnPrivatePostgres> {
+  const postgres = new PrivatePostgres(await freePort());
+  await postgres.start();
+  let h: Harness;
+  try {
+    h = await harness({ ...opts, adminUrl: postgres.url });
+  } catch (err) {
+    await postgres.destroy();
+    throw err;
+  }
+  return {
+    postgres,
+    h,
+    async close() {
+      try {
+        await postgres.start();
+        await h.close();
+      } finally {
+        await postgres.destroy();
+      }
+    },
+  };
 }
