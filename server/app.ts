@@ -39,13 +39,20 @@ const htmxFile = path.join(
   'dist/htmx.min.js',
 );
 
+/** Our own small assets, read once at start. */
+const OWN_ASSETS = { 'app.css': 'text/css', 'confirm.js': 'text/javascript' } as const;
+
 function staticAssets() {
   const htmx = fs.readFileSync(htmxFile, 'utf8');
-  const css = fs.readFileSync(path.join(import.meta.dirname, 'static/app.css'), 'utf8');
   const cache = 'public, max-age=3600';
-  return new Hono<AppEnv>()
-    .get('/htmx.min.js', (c) => c.body(htmx, 200, { 'Content-Type': 'text/javascript', 'Cache-Control': cache }))
-    .get('/app.css', (c) => c.body(css, 200, { 'Content-Type': 'text/css', 'Cache-Control': cache }));
+  const app = new Hono<AppEnv>().get('/htmx.min.js', (c) =>
+    c.body(htmx, 200, { 'Content-Type': 'text/javascript', 'Cache-Control': cache }),
+  );
+  for (const [file, type] of Object.entries(OWN_ASSETS)) {
+    const text = fs.readFileSync(path.join(import.meta.dirname, 'static', file), 'utf8');
+    app.get(`/${file}`, (c) => c.body(text, 200, { 'Content-Type': type, 'Cache-Control': cache }));
+  }
+  return app;
 }
 
 /** The whole web tier as one Hono app; tests drive it through `app.request`. */

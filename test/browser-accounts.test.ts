@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, ensureInitialAdmin } from '../server/auth/accounts.ts';
 import { api, type Harness, harness } from './support/app.ts';
-import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 
 describe('users, tokens and the one-time password in headless Chromium', () => {
   let h: Harness;
@@ -45,13 +45,17 @@ describe('users, tokens and the one-time password in headless Chromium', () => {
     await page.goto(`${rig.base}/users`);
     const walt = page.locator('tr[data-user=walt]');
     await walt.locator('select[name=role]').selectOption('operator');
-    page.once('dialog', (d) => void d.accept());
     await walt.locator('button', { hasText: 'Set role' }).click();
+    expect((await answerConfirm(page, 'confirm')).message).toBe('Change the role of walt? Their other sessions end.');
     await expect
       .poll(async () => await page.locator('tr[data-user=walt] select[name=role]').inputValue())
       .toBe('operator');
-    page.once('dialog', (d) => void d.accept());
     await page.locator('tr[data-user=walt] button', { hasText: 'Disable' }).click();
+    expect(await answerConfirm(page, 'confirm')).toEqual({
+      message: 'Disable walt? All their sessions end.',
+      action: 'Disable walt',
+      danger: true,
+    });
     await expect.poll(async () => page.locator('tr[data-user=walt] td').nth(2).textContent()).toBe('disabled');
     await page.screenshot({ path: path.join(artifacts, 'users.png'), fullPage: true });
     const admin = await h.user('admin');
@@ -79,8 +83,8 @@ describe('users, tokens and the one-time password in headless Chromium', () => {
     const id = token.slice(3, 11);
     const row = page.locator('tr', { hasText: id });
     expect(await row.locator('td').nth(4).textContent()).not.toBe('never');
-    page.once('dialog', (d) => void d.accept());
     await row.locator('button', { hasText: 'Revoke' }).click();
+    expect((await answerConfirm(page, 'confirm')).danger).toBe(true);
     await expect
       .poll(async () => page.locator('tr', { hasText: id }).locator('td').nth(5).textContent())
       .toMatch(/^revoked/);

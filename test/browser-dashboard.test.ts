@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness } from './support/app.ts';
-import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 import { scratchDir, startSupervisordPrograms } from './support/services.ts';
 
 const run = promisify(execFile);
@@ -68,13 +68,14 @@ describe('the dashboard in headless Chromium: host card, status by polling, Star
     const page = await rig.signIn('boss');
     const web = page.locator('#target-web');
     await expect.poll(() => web.getAttribute('data-running'), { timeout: 15_000 }).toBe('true');
-    const dialogs: string[] = [];
-    page.once('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
+    const stop = web.locator('button', { hasText: 'Stop' });
+    expect(await stop.getAttribute('class')).toContain('danger');
+    await stop.click();
+    expect(await answerConfirm(page, 'back')).toEqual({
+      message: 'Stop web? It stays stopped until someone starts it.',
+      action: 'Stop web',
+      danger: true,
     });
-    await web.locator('button', { hasText: 'Stop' }).click();
-    await expect.poll(() => dialogs).toEqual(['Stop web? It stays stopped until someone starts it.']);
     expect(page.url()).toBe(`${rig.base}/`);
 
     await run('supervisorctl', ['-c', sup.config, 'stop', 'web']);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
-import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 import { type AppRepo, appTargetSpec, getText, makeAppRepo, startIncludingSupervisord } from './support/deploy-app.ts';
 import { scratchDir } from './support/services.ts';
 
@@ -37,15 +37,10 @@ describe('deploys and rollbacks in headless Chromium', () => {
   it('an admin deploys from the deployments page and sees each step, then rolls back with one click', async () => {
     const page = await rig.signIn('boss');
     await page.goto(`${rig.base}/deployments`);
-    const dialogs: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.accept();
-    });
     await page.fill('#deploy-shop input[name=ref]', 'v1');
     await page.click('#deploy-shop button:has-text("Deploy")');
+    expect((await answerConfirm(page, 'confirm')).message).toBe('Deploy to shop?');
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    expect(dialogs).toEqual(['Deploy to shop?']);
     await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 60_000 });
     const steps = await page.locator('#job-steps li').allTextContents();
     for (const step of [
@@ -73,10 +68,12 @@ describe('deploys and rollbacks in headless Chromium', () => {
     expect(await history.first().textContent()).toContain(repo.sha.v2.slice(0, 7));
     const v1Row = page.locator(`#deploy-shop table.releases tr:has-text("${repo.sha.v1.slice(0, 7)}")`);
     await v1Row.locator('button:has-text("Roll back")').click();
-    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    expect(dialogs[1]).toMatch(
+    const rollback = await answerConfirm(page, 'confirm');
+    expect(rollback.message).toMatch(
       /^Roll shop back to \d{14}-[0-9a-f]{7} \([0-9a-f]{7}\)\? Warning: database migrations ran since/,
     );
+    expect(rollback.danger).toBe(true);
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
     await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 60_000 });
     expect(await page.textContent('#output')).toContain('no fetch, install, build or migrate');
     expect(await getText(port)).toBe('version 1');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness } from './support/app.ts';
-import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 import { type Gunicorn, makeCert, scratchDir, startGunicorn } from './support/services.ts';
 
 describe('targets and certificates in headless Chromium', () => {
@@ -40,14 +40,10 @@ describe('targets and certificates in headless Chromium', () => {
     const row = page.locator('#target-shop');
     await expect.poll(() => row.getAttribute('data-running')).toBe('true');
     expect(await row.locator('td').nth(2).textContent()).toBe(String(gunicorn.proc.pid));
-    const dialogs: string[] = [];
-    page.once('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.accept();
-    });
     await row.locator('button', { hasText: 'Restart' }).click();
+    const asked = await answerConfirm(page, 'confirm');
+    expect(asked).toEqual({ message: 'Restart shop? Clients may notice.', action: 'Restart shop', danger: false });
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    expect(dialogs).toEqual(['Restart shop? Clients may notice.']);
     await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 30_000 });
     expect(await page.textContent('#job-step')).toBe('shop restarted');
     expect(await page.textContent('#output')).toMatch(/before: pid \d+ workers \[\d+ \d+\][\s\S]*after: pid/);

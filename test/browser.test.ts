@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { type Harness, harness } from './support/app.ts';
-import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
 
 describe('the web UI in headless Chromium', () => {
   let h: Harness;
@@ -81,13 +81,13 @@ describe('the web UI in headless Chromium', () => {
     await page.goto(`${base}/scripts`);
     await page.locator('form[data-script=hang] button[type=submit]').click();
     await page.waitForSelector('#job-live[data-status=active]', { timeout: 15_000 });
-    page.once('dialog', (d) => d.accept());
     await page.locator('button', { hasText: 'Cancel' }).click();
+    expect((await answerConfirm(page, 'confirm')).message).toBe('Cancel this job? Its process is stopped.');
     await page.waitForSelector('#job-live[data-status=cancelled]', { timeout: 20_000 });
     await page.locator('button', { hasText: 'Retry' }).click();
     await page.waitForSelector('#job-live[data-status=active]', { timeout: 15_000 });
-    page.once('dialog', (d) => d.accept());
     await page.locator('button', { hasText: 'Cancel' }).click();
+    await answerConfirm(page, 'confirm');
     await page.waitForSelector('#job-live[data-status=cancelled]', { timeout: 20_000 });
   });
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, eventually, type Harness, harness, spawnWebTier, type TestUser, waitForStatus } from './support/app.ts';
-import { artifacts, launchChromium, PASSWORD, signIn } from './support/browser.ts';
+import { answerConfirm, artifacts, launchChromium, PASSWORD, signIn } from './support/browser.ts';
 import { freePort, stopChild } from './support/process.ts';
 import { scratchDir } from './support/services.ts';
 
@@ -206,18 +206,19 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
       const base = `http://127.0.0.1:${port}`;
       const page = await signIn(browser, base, 'chief');
       await page.goto(`${base}/settings`);
-      const dialogs: string[] = [];
-      page.once('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.accept();
-      });
       const before = (await api(h, admin, 'GET', '/api/system/restart')).json;
       await page.click('#restart-card button:has-text("Restart Deckhand")');
+      // The dialog's Restart button stays disabled until the word is typed exactly.
+      const ok = page.locator('dialog#confirm-dialog[open] #confirm-ok');
+      await page.fill('dialog#confirm-dialog input[name=typed]', 'restar');
+      expect(await ok.isDisabled()).toBe(true);
+      const asked = await answerConfirm(page, 'confirm', 'restart');
+      expect(asked).toMatchObject({ action: 'Restart Deckhand', danger: true });
+      expect(asked.message).toMatch(/Everyone, you included, will be signed out\. It takes a few seconds/);
       await page.waitForSelector('#restart-status[data-state=restarting]');
       expect(await page.textContent('#restart-status')).toContain('Restarting the web tier');
       await page.waitForURL(`${base}/login?reason=restarted`, { timeout: 60_000 });
       expect(await page.textContent('#signed-out')).toContain('Deckhand was restarted, which signs everyone out.');
-      expect(dialogs[0]).toMatch(/Everyone, you included, will be signed out\. It takes a few seconds/);
       const after = (await api(h, admin, 'GET', '/api/system/restart')).json;
       expect(after).toMatchObject({ state: 'done', by: 'chief' });
       expect(after.startedAt).not.toBe(before.startedAt);

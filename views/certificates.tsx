@@ -1,4 +1,5 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
 
 export interface CertificateView {
@@ -47,18 +48,22 @@ export function CertificatesPage(p: {
                 </td>
                 <td>
                   {admin && p.tlsTargets.length > 0 && (
-                    <form hx-post="/ui/cert-reload" hx-target="next .error" class="inline">
+                    <form
+                      hx-post="/ui/cert-reload"
+                      hx-target="next .error"
+                      class="inline"
+                      {...confirmAttrs({
+                        message: 'Swap this certificate in? The old one is kept and restored on failure.',
+                        action: 'Install certificate',
+                      })}
+                    >
                       <input type="hidden" name="bundle" value={c.id} />
                       <select name="target">
                         {p.tlsTargets.map((t) => (
                           <option value={t}>{t}</option>
                         ))}
                       </select>
-                      <button
-                        type="submit"
-                        class="small"
-                        hx-confirm="Swap this certificate in? The old one is kept and restored on failure."
-                      >
+                      <button type="submit" class="small">
                         Install
                       </button>
                     </form>

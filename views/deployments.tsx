@@ -1,5 +1,6 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import type { ApiDeployment } from '../server/deployment-service.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { StatusBadge } from './jobs.tsx';
 import { Layout } from './layout.tsx';
 import { duration, Time } from './time.tsx';
@@ -35,7 +36,12 @@ function rollbackConfirm(target: string, r: ReleaseChoice): string {
 
 function DeployForm({ t }: { t: DeployTargetView }) {
   return (
-    <form class="inline" hx-post="/ui/deploy" hx-target="next .error" hx-confirm={`Deploy to ${t.name}?`}>
+    <form
+      class="inline"
+      hx-post="/ui/deploy"
+      hx-target="next .error"
+      {...confirmAttrs({ message: `Deploy to ${t.name}?`, action: `Deploy to ${t.name}` })}
+    >
       <input type="hidden" name="target" value={t.name} />
       <label>
         Ref <input name="ref" placeholder={t.branch} aria-label={`ref to deploy to ${t.name}`} />
@@ -77,7 +83,7 @@ function Releases({ t, user }: { t: DeployTargetView; user: SessionUser }) {
                     class="small danger"
                     hx-post="/ui/rollback"
                     hx-vals={JSON.stringify({ target: t.name, release: r.release })}
-                    hx-confirm={rollbackConfirm(t.name, r)}
+                    {...confirmAttrs({ message: rollbackConfirm(t.name, r), action: 'Roll back', danger: true })}
                     hx-target="next .error"
                   >
                     Roll back

@@ -1,6 +1,7 @@
 import type { EventRow, JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { jobTitle, shownParams } from './job-title.ts';
 import { Layout } from './layout.tsx';
 import { Overview } from './targets.tsx';
@@ -156,7 +157,17 @@ export function JobLive(p: {
         {p.canAct && (
           <p>
             {!terminal && (
-              <button type="button" hx-post={`/api/jobs/${job.id}/cancel`} hx-swap="none" hx-confirm="Cancel this job?">
+              <button
+                type="button"
+                class="danger"
+                hx-post={`/api/jobs/${job.id}/cancel`}
+                hx-swap="none"
+                {...confirmAttrs({
+                  message: 'Cancel this job? Its process is stopped.',
+                  action: 'Cancel job',
+                  danger: true,
+                })}
+              >
                 Cancel
               </button>
             )}

@@ -1,6 +1,7 @@
 import { tryGetContext } from 'hono/context-storage';
 import type { Child } from 'hono/jsx';
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { ConfirmDialog } from './confirm.tsx';
 
 export interface PageProps {
   title: string;
@@ -46,6 +47,7 @@ export function Layout({ title, user, csrfToken, children }: PageProps) {
         <title>{`${title} · Deckhand`}</title>
         <link rel="stylesheet" href="/static/app.css" />
         <script src="/static/htmx.min.js" defer />
+        <script src="/static/confirm.js" defer />
       </head>
       <body hx-headers:inherited={headers}>
         <header>
@@ -76,6 +78,7 @@ export function Layout({ title, user, csrfToken, children }: PageProps) {
           <h1>{title}</h1>
           {children}
         </main>
+        {user && <ConfirmDialog />}
       </body>
     </html>
   );

@@ -1,5 +1,6 @@
 import type { RestartState, Settings } from '../db/settings.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
 
 /** Where a restart stands; polls while it runs. Once it is done the response redirects to login. */
@@ -52,7 +53,7 @@ export function SettingsPage(p: {
           type="button"
           class="danger"
           hx-post="/api/system/restart"
-          hx-confirm={warning}
+          {...confirmAttrs({ message: warning, action: 'Restart Deckhand', danger: true, typed: 'restart' })}
           hx-target="#restart-status"
           hx-swap="outerHTML"
         >

@@ -1,5 +1,6 @@
 import { CERT_WARN_DAYS } from '../db/status-shapes.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { duration, HostCard } from './host.tsx';
 import { Layout } from './layout.tsx';
 import type { HostCardView, TargetRowView, TargetStatusView, TargetView } from './types.ts';
@@ -12,10 +13,14 @@ type Mode = 'start' | 'stop' | 'restart' | 'reload';
 const label: Record<Mode, string> = { start: 'Start', stop: 'Stop', restart: 'Restart', reload: 'Reload' };
 const confirmOf = (mode: Mode, name: string) =>
   mode === 'stop'
-    ? `Stop ${name}? It stays stopped until someone starts it.`
+    ? confirmAttrs({
+        message: `Stop ${name}? It stays stopped until someone starts it.`,
+        action: `Stop ${name}`,
+        danger: true,
+      })
     : mode === 'start'
-      ? null
-      : `${label[mode]} ${name}? Clients may notice.`;
+      ? {}
+      : confirmAttrs({ message: `${label[mode]} ${name}? Clients may notice.`, action: `${label[mode]} ${name}` });
 
 /** What a user may do to a target in its current state: Start when stopped; Restart, Reload, Stop (admins) when running. */
 function actionsFor(t: TargetView, s: TargetStatusView, user: SessionUser): Mode[] {
@@ -112,7 +117,7 @@ export function TargetRow({ t, status, user }: { t: TargetView; status: TargetSt
             type="button"
             class={mode === 'stop' ? 'small danger' : 'small'}
             hx-post={`/ui/targets/${t.name}/${mode}`}
-            hx-confirm={confirmOf(mode, t.name) ?? undefined}
+            {...confirmOf(mode, t.name)}
             hx-target={`#target-error-${t.name}`}
           >
             {label[mode]}

@@ -1,4 +1,5 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
 import { Time } from './time.tsx';
 
@@ -77,7 +78,11 @@ export function TokensPage(p: { user: SessionUser; csrfToken: string | null; tok
                       class="danger"
                       hx-post={`/ui/tokens/${t.id}/revoke`}
                       hx-target="#tokens-error"
-                      hx-confirm={`Revoke token ${t.id.slice(0, 8)} of ${t.user}? It stops working at once.`}
+                      {...confirmAttrs({
+                        message: `Revoke token ${t.id.slice(0, 8)} of ${t.user}? It stops working at once.`,
+                        action: 'Revoke token',
+                        danger: true,
+                      })}
                     >
                       Revoke
                     </button>

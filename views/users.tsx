@@ -1,4 +1,5 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
 import { Time } from './time.tsx';
 
@@ -18,7 +19,15 @@ function UserRow({ u }: { u: UserView }) {
     <tr data-user={u.username}>
       <td data-label="User">{u.username}</td>
       <td data-label="Role">
-        <form hx-post={url} hx-target="#users-error" class="inline">
+        <form
+          hx-post={url}
+          hx-target="#users-error"
+          class="inline"
+          {...confirmAttrs({
+            message: `Change the role of ${u.username}? Their other sessions end.`,
+            action: 'Set role',
+          })}
+        >
           <select name="role" aria-label={`role of ${u.username}`}>
             {roleOptions.map((r) => (
               <option value={r} selected={r === u.role}>
@@ -26,16 +35,25 @@ function UserRow({ u }: { u: UserView }) {
               </option>
             ))}
           </select>
-          <button type="submit" hx-confirm={`Change the role of ${u.username}? Their other sessions end.`}>
-            Set role
-          </button>
+          <button type="submit">Set role</button>
         </form>
       </td>
       <td data-label="Status">{u.disabled ? 'disabled' : u.mustChangePassword ? 'must change password' : 'active'}</td>
       <td>
-        <form hx-post={url} hx-target="#users-error" class="inline">
+        <form
+          hx-post={url}
+          hx-target="#users-error"
+          class="inline"
+          {...(u.disabled
+            ? {}
+            : confirmAttrs({
+                message: `Disable ${u.username}? All their sessions end.`,
+                action: `Disable ${u.username}`,
+                danger: true,
+              }))}
+        >
           <input type="hidden" name="disabled" value={u.disabled ? 'false' : 'true'} />
-          <button type="submit" hx-confirm={u.disabled ? undefined : `Disable ${u.username}? All their sessions end.`}>
+          <button type="submit" class={u.disabled ? undefined : 'danger'}>
             {u.disabled ? 'Enable' : 'Disable'}
           </button>
         </form>

@@ -58,3 +58,25 @@ export async function browserRig(h: Harness): Promise<BrowserRig> {
     },
   };
 }
+
+/**
+ * Answers the page's confirmation <dialog> (views/confirm.tsx) as a user would: waits for it to
+ * open, types the word it asks for (if given), then presses its confirm or its Go back button.
+ * Returns what it said and its confirm button's words.
+ */
+export async function answerConfirm(
+  page: Page,
+  answer: 'confirm' | 'back',
+  typed?: string,
+): Promise<{ message: string; action: string; danger: boolean }> {
+  const dialog = page.locator('dialog#confirm-dialog[open]');
+  await dialog.waitFor();
+  const message = (await dialog.locator('#confirm-message').textContent()) ?? '';
+  const ok = dialog.locator('#confirm-ok');
+  const action = (await ok.textContent()) ?? '';
+  const danger = await ok.evaluate((b) => b.classList.contains('danger'));
+  if (typed !== undefined) await dialog.locator('input[name=typed]').fill(typed);
+  await (answer === 'confirm' ? ok : dialog.locator('#confirm-cancel')).click();
+  await page.locator('dialog#confirm-dialog').waitFor({ state: 'hidden' });
+  return { message, action, danger };
+}
