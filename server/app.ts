@@ -15,6 +15,7 @@ import { accountRoutes } from './routes/account.tsx';
 import { auditRoutes } from './routes/audit.tsx';
 import { authRoutes } from './routes/auth.tsx';
 import { certificatesApi } from './routes/certificates.ts';
+import { cliBundle } from './routes/cli-bundle.ts';
 import { configsApi } from './routes/configs.ts';
 import { deploymentsApi } from './routes/deployments.ts';
 import { jobsApi } from './routes/jobs.ts';
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
   app.use('*', rejectBadRequestText);
   app.route('/', systemRoutes(deps.db));
   app.route('/static', staticAssets());
+  app.route('/cli', cliBundle);
   app.use(
     '*',
     bodyLimit({

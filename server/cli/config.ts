@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ApiClient, watchJob } from './client.ts';
+import { type ApiClient, submitted } from './client.ts';
 import { CliError } from './errors.ts';
+import { emit, type OutputOptions } from './output.ts';
 
 export const configUsage = `  config ls TARGET
   config show TARGET PATH
@@ -28,7 +29,7 @@ interface ConfigVersion {
   diff: string;
 }
 
-export interface ConfigOptions {
+export interface ConfigOptions extends OutputOptions {
   message?: string | undefined;
   file?: string | undefined;
   test?: boolean | undefined;
@@ -77,16 +78,20 @@ export async function configCommand(api: ApiClient, rest: string[], o: ConfigOpt
   const base = `/api/targets/${encodeURIComponent(target)}/configs`;
   const q = (p: string) => `path=${encodeURIComponent(p)}`;
   if (action === 'ls') {
-    console.log(formatItems((await api.call<{ items: ConfigItem[] }>('GET', base)).items));
+    const list = await api.call<{ items: ConfigItem[] }>('GET', base);
+    emit(o, list, () => formatItems(list.items));
     return 0;
   }
   if (!file) throw usageError();
   if (action === 'show') {
-    process.stdout.write((await api.call<{ text: string }>('GET', `${base}/file?${q(file)}`)).text);
+    const shown = await api.call<{ text: string }>('GET', `${base}/file?${q(file)}`);
+    if (o.json) emit(o, shown, '');
+    else process.stdout.write(shown.text);
     return 0;
   }
   if (action === 'history') {
-    console.log(formatHistory((await api.call<{ items: ConfigVersion[] }>('GET', `${base}/history?${q(file)}`)).items));
+    const history = await api.call<{ items: ConfigVersion[] }>('GET', `${base}/history?${q(file)}`);
+    emit(o, history, () => formatHistory(history.items));
     return 0;
   }
   if (!['edit', 'apply', 'restore'].includes(action)) throw usageError();
@@ -104,7 +109,7 @@ export async function configCommand(api: ApiClient, rest: string[], o: ConfigOpt
     const live = (await api.call<{ text: string }>('GET', `${base}/file?${q(file)}`)).text;
     const text = await editCopy(live, file);
     if (text === live) {
-      console.log('no change; nothing applied');
+      emit(o, { changed: false }, 'no change; nothing applied');
       return 0;
     }
     change = { text };
@@ -117,6 +122,5 @@ export async function configCommand(api: ApiClient, rest: string[], o: ConfigOpt
     ...change,
     ...(o.test && action !== 'restore' ? { test: true } : {}),
   });
-  console.log(job.id);
-  return o.wait ? ((await watchJob(api, job.id)).status === 'succeeded' ? 0 : 1) : 0;
+  return submitted(api, job, o);
 }

@@ -1,6 +1,7 @@
 import type { ApiDeployment } from '../deployment-service.ts';
-import { type ApiClient, watchJob } from './client.ts';
+import { type ApiClient, submitted } from './client.ts';
 import { CliError } from './errors.ts';
+import { emit, type OutputOptions } from './output.ts';
 
 export const deployUsage = `  deploy TARGET [REF] [--wait]          (REF: branch, tag or sha; default the target's branch)
   rollback TARGET [--to RELEASE] [--yes] [--wait]
@@ -22,20 +23,18 @@ export function formatDeployments(items: ApiDeployment[]): string {
     .join('\n');
 }
 
-const finish = async (api: ApiClient, id: string, wait: boolean) =>
-  wait ? ((await watchJob(api, id)).status === 'succeeded' ? 0 : 1) : 0;
-
 /** `deckhand deploy|rollback|deployments …`: thin calls of the deploy API. */
 export async function deployCommand(
   api: ApiClient,
   cmd: string,
   [target, ref]: string[],
-  o: { to?: string | undefined; yes?: boolean | undefined; wait?: boolean | undefined },
+  o: OutputOptions & { to?: string | undefined; yes?: boolean | undefined; wait?: boolean | undefined },
 ): Promise<number> {
   if (!target) throw new CliError(`usage:\n${deployUsage}`, 2);
   const base = `/api/targets/${encodeURIComponent(target)}`;
   if (cmd === 'deployments') {
-    console.log(formatDeployments((await api.call<{ items: ApiDeployment[] }>('GET', `${base}/deployments`)).items));
+    const page = await api.call<{ items: ApiDeployment[] }>('GET', `${base}/deployments`);
+    emit(o, page, () => formatDeployments(page.items));
     return 0;
   }
   if (cmd === 'deploy') {
@@ -44,8 +43,7 @@ export async function deployCommand(
       target,
       ...(ref ? { ref } : {}),
     });
-    console.log(job.id);
-    return finish(api, job.id, Boolean(o.wait));
+    return submitted(api, job, o);
   }
   const body = { ...(o.to ? { release: o.to } : {}), acknowledgeMigrations: Boolean(o.yes) };
   const job = await api.call<{ id: string; release: string }>('POST', `${base}/rollback`, body).catch((err) => {
@@ -54,6 +52,5 @@ export async function deployCommand(
     }
     throw err;
   });
-  console.log(`${job.id} (rolling back to ${job.release})`);
-  return finish(api, job.id, Boolean(o.wait));
+  return submitted(api, job, o, `${job.id} (rolling back to ${job.release})`);
 }

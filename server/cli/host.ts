@@ -34,14 +34,6 @@ export async function withDatabase<T>(config: Config, fn: (db: Database, url: st
   }
 }
 
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
 export async function migrate(config: Config): Promise<string> {
   return withDatabase(config, async ({ db }, url) => {
     await migrateDatabase(db);

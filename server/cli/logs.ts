@@ -1,15 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient } from './client.ts';
 import { CliError } from './errors.ts';
+import { emitLine, type OutputOptions } from './output.ts';
 
 export const logsUsage = `  logs TARGET [--source S] [--since 1h] [--until T] [--grep RE] [--level L] [-n 200] [-f]`;
 
-interface Line {
+export interface Line {
   at: string | null;
   text: string;
 }
 
-export interface LogsOptions {
+export interface LogsOptions extends OutputOptions {
   source?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
@@ -30,7 +31,7 @@ export async function logsCommand(
   api: ApiClient,
   [target]: string[],
   o: LogsOptions,
-  print: (line: string) => void = (l) => console.log(l),
+  print: (line: Line) => void = o.json ? emitLine : (l) => console.log(l.text),
   stop: AbortSignal = new AbortController().signal,
 ): Promise<number> {
   if (!target) throw new CliError(`usage: deckhand${logsUsage}`, 2);
@@ -43,7 +44,11 @@ export async function logsCommand(
   if (o.grep) q.set('grep', o.grep);
   if (o.grep) q.set('regex', '1');
   const page = await api.call<{ lines: Line[]; followCursor?: string | null }>('GET', `/api/targets/${name}/logs?${q}`);
-  for (const l of [...page.lines].reverse()) print(l.text);
+  if (o.json && !o.follow) {
+    console.log(JSON.stringify(page, null, 2));
+    return 0;
+  }
+  for (const l of [...page.lines].reverse()) print(l);
   if (!o.follow) return 0;
   let cursor = page.followCursor ?? undefined;
   while (!stop.aborted) {
@@ -51,7 +56,7 @@ export async function logsCommand(
     for (const k of ['since', 'until', 'limit']) f.delete(k);
     if (cursor) f.set('after', cursor);
     const next = await api.call<{ lines: Line[]; cursor: string }>('GET', `/api/targets/${name}/logs/follow?${f}`);
-    for (const l of next.lines) print(l.text);
+    for (const l of next.lines) print(l);
     cursor = next.cursor;
     await sleep(FOLLOW_EVERY_MS, undefined, { signal: stop }).catch(() => {});
   }

@@ -178,12 +178,13 @@ export async function startSupervisordPrograms(dir: string, names: string[], sto
   return { config, ports, stop: () => stopChild(proc) };
 }
 
-/** A root CA, an intermediate and a leaf for `name`, as PEM files, to test chain order. */
+/** A root CA (`dir/root.crt`), an intermediate and a leaf for `name` (a DNS name or an IP), as PEM. */
 export async function makeChain(dir: string, name: string) {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const f = (n: string) => path.join(dir, n);
   fs.writeFileSync(f('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  fs.writeFileSync(f('leaf.ext'), `subjectAltName=DNS:${name}\n`);
+  const san = /^\d+\.\d+\.\d+\.\d+$/.test(name) ? `IP:${name}` : `DNS:${name}`;
+  fs.writeFileSync(f('leaf.ext'), `subjectAltName=${san}\n`);
   await run('openssl', [
     'req',
     '-x509',
