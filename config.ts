@@ -87,6 +87,17 @@ const envSchema = z.object({
     .default(os.hostname()),
   /** How often a worker publishes its host's figures and its targets' status to PostgreSQL. */
   DECKHAND_STATUS_INTERVAL_MS: z.coerce.number().int().min(200).max(600_000).default(5000),
+  /** One pruning run (retention, DESIGN §12) per this period across all workers. */
+  DECKHAND_PRUNE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(6 * 3600_000),
+  /**
+   * The shortest audit retention an admin may set, in days (3 years by default). Lowering it is a
+   * host-level choice on purpose: nobody shortens the audit trail from the web UI by accident.
+   */
+  DECKHAND_AUDIT_RETENTION_MIN_DAYS: z.coerce.number().int().min(1).max(36_500).default(1095),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -35,6 +35,8 @@ function fromRaw(r: Record<string, unknown>): JobRow {
     pid: r.pid as number | null,
     cancelRequestedAt: r.cancel_requested_at as Date | null,
     lastSeq: r.last_seq as number,
+    pinned: r.pinned as boolean,
+    outputPrunedAt: r.output_pruned_at as Date | null,
     requestedByName: r.requested_by_name as string,
   };
 }
@@ -61,7 +63,11 @@ export interface JobFilter {
   limit: number;
 }
 
-/** Newest first, keyset-paginated on the insertion number. */
+/**
+ * Newest first, keyset-paginated on the insertion number. The page's numbers come first from an
+ * index-only scan (the jobs_*_num_idx indexes carry status, kind and target), and only those rows
+ * are read: a second filter never visits the rows it skips, however long the history.
+ */
 export async function listJobs(db: Db, f: JobFilter): Promise<{ items: JobRow[]; nextBefore: number | null }> {
   const where: SQL[] = [];
   if (f.status) where.push(eq(jobs.status, f.status));
@@ -69,10 +75,14 @@ export async function listJobs(db: Db, f: JobFilter): Promise<{ items: JobRow[];
   if (f.target) where.push(eq(jobs.target, f.target));
   if (f.before !== undefined) where.push(lt(jobs.num, f.before));
   if (f.after !== undefined) where.push(gt(jobs.num, f.after));
-  const found = await withUser(db)
+  const page = db
+    .select({ num: jobs.num })
+    .from(jobs)
     .where(and(...where))
     .orderBy(desc(jobs.num))
-    .limit(f.limit + 1);
+    .limit(f.limit + 1)
+    .as('page');
+  const found = await withUser(db).innerJoin(page, eq(page.num, jobs.num)).orderBy(desc(jobs.num));
   const items = found.slice(0, f.limit).map((r) => ({ ...r.job, requestedByName: r.requestedByName }));
   const last = items.at(-1);
   return { items, nextBefore: found.length > f.limit && last ? last.num : null };

@@ -130,12 +130,28 @@ export const jobs = pgTable(
     pid: integer('pid'),
     cancelRequestedAt: tstz('cancel_requested_at'),
     lastSeq: integer('last_seq').notNull().default(0),
+    /** An admin pinned it: pruning keeps its output (and the row) whatever its age. */
+    pinned: boolean('pinned').notNull().default(false),
+    /** When pruning deleted its output and progress events; its status events remain. */
+    outputPrunedAt: tstz('output_pruned_at'),
   },
   (t) => [
-    index('jobs_status_num_idx').on(t.status, t.num),
+    /*
+     * The job list's keyset pages (`GET /api/jobs`, the dashboard) read the page's `num`s with an
+     * index-only scan of one of these three, then fetch those rows: the trailing columns (INCLUDE in
+     * effect; drizzle cannot say INCLUDE) let a second filter (status and kind, kind and target…) be
+     * checked in the index, never in the table.
+     */
+    index('jobs_status_num_idx').on(t.status, t.num.desc(), t.kind, t.target),
+    index('jobs_kind_num_idx').on(t.kind, t.num.desc(), t.status, t.target),
+    /** Also the latest jobs of one target (dashboard rows, unexpected-restart checks). */
+    index('jobs_target_num_idx').on(t.target, t.num.desc(), t.kind, t.status).where(sql`target IS NOT NULL`),
+    /** The deployments page of one target (a small partial index: deploys only). */
+    index('jobs_deploys_idx').on(t.target, t.num.desc()).where(sql`kind = 'deploy'`),
     index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`status = 'active'`),
-    /** The latest jobs of one target (dashboard rows, unexpected-restart checks). */
-    index('jobs_target_num_idx').on(t.target, t.num.desc()).where(sql`target IS NOT NULL`),
+    /** Pruning's two scans, oldest first: whole old jobs, and ended jobs whose output is still kept. */
+    index('jobs_finished_idx').on(t.finishedAt).where(sql`finished_at IS NOT NULL`),
+    index('jobs_output_kept_idx').on(t.finishedAt).where(sql`finished_at IS NOT NULL AND output_pruned_at IS NULL`),
     uniqueIndex('jobs_idempotency_idx').on(t.requestedBy, t.idempotencyKey),
   ],
 );
@@ -166,7 +182,14 @@ export const auditLog = pgTable(
     subject: text('subject'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   },
-  (t) => [index('audit_at_idx').on(t.at.desc())],
+  (t) => [
+    /** The since/until filters, and pruning (oldest first). */
+    index('audit_at_idx').on(t.at.desc()),
+    /** The audit page's filters, newest first: a rare actor, action or subject is found without a scan. */
+    index('audit_actor_id_idx').on(t.actor, t.id.desc()),
+    index('audit_action_id_idx').on(t.action, t.id.desc()),
+    index('audit_subject_id_idx').on(t.subject, t.id.desc()).where(sql`subject IS NOT NULL`),
+  ],
 );
 
 export const settings = pgTable('settings', {

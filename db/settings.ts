@@ -7,6 +7,11 @@ import { settings } from './schema.ts';
 export const settingsSchema = z.object({
   /** A deliberate restart of the web tier signs everyone out (operators asked for this). */
   logoutOnRestart: z.boolean().default(true),
+  /** Retention in days (DESIGN §12), enforced by the workers' pruning (db/prune.ts). */
+  retentionOutputDays: z.number().int().default(30),
+  retentionJobDays: z.number().int().default(365),
+  /** Never below the audit floor (DECKHAND_AUDIT_RETENTION_MIN_DAYS, 3 years by default). */
+  retentionAuditDays: z.number().int().default(1095),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 

@@ -29,6 +29,10 @@ export function toApiJob(j: JobRow) {
     error: j.error,
     retryOf: j.retryOf,
     cancelRequested: j.cancelRequestedAt !== null,
+    /** Pruning keeps a pinned job and its output (DESIGN §12). */
+    pinned: j.pinned,
+    /** When retention deleted its output and progress events (its status events remain), or null. */
+    outputPrunedAt: iso(j.outputPrunedAt),
   };
 }
 

@@ -276,11 +276,11 @@ describe('queue dashboard (bull-board, read-only)', () => {
 
 describe('settings and the restart of Deckhand itself (routes)', () => {
   it('lets only admins read and change settings, audited', async () => {
-    expect((await api(h, admin, 'GET', '/api/settings')).json).toEqual({ logoutOnRestart: true });
+    expect((await api(h, admin, 'GET', '/api/settings')).json).toMatchObject({ logoutOnRestart: true });
     expect((await api(h, operator, 'GET', '/api/settings')).status).toBe(403);
     expect((await api(h, operator, 'PUT', '/api/settings', { logoutOnRestart: false })).status).toBe(403);
     expect((await api(h, admin, 'PUT', '/api/settings', { logoutOnRestart: 'no' })).status).toBe(400);
-    expect((await api(h, admin, 'PUT', '/api/settings', { logoutOnRestart: false })).json).toEqual({
+    expect((await api(h, admin, 'PUT', '/api/settings', { logoutOnRestart: false })).json).toMatchObject({
       logoutOnRestart: false,
     });
     const audit = await h.database.db.execute(sql`SELECT actor FROM audit_log WHERE action = 'settings.update'`);

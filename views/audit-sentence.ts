@@ -47,6 +47,10 @@ const phrases: Record<string, Phrase> = {
   'job.retry': (_s, d) => `retried: ${jobPhrase(d)}`,
   'job.cancel': (s) => `cancelled job ${short(s)}`,
   'job.lost': (s) => `marked job ${short(s)} lost`,
+  'job.pin': (s) => `pinned job ${short(s)} (pruning keeps it)`,
+  'job.unpin': (s) => `unpinned job ${short(s)}`,
+  'history.prune': (_s, d) =>
+    `pruned the history: ${Number(d.jobs ?? 0)} old jobs, the output of ${Number(d.outputJobs ?? 0)} more and ${Number(d.auditRows ?? 0)} audit rows`,
   'user.create': (s, d) => `created the user ${s}${str(d.role) ? ` (${d.role})` : ''}`,
   'user.update': (s) => `changed the user ${s}`,
   'token.create': (s) => `created a token for ${s}`,

@@ -234,6 +234,12 @@ export function JobPage(p: {
           )}
           <dt>Requested by</dt>
           <dd>{job.requestedByName}</dd>
+          {job.pinned && (
+            <>
+              <dt>Pinned</dt>
+              <dd id="job-pinned">yes: pruning keeps this job and its output</dd>
+            </>
+          )}
           <dt>Created</dt>
           <dd>
             <Time at={job.createdAt} />
@@ -255,6 +261,12 @@ export function JobPage(p: {
       </section>
       <section class="card">
         <h2>Output</h2>
+        {job.outputPrunedAt && (
+          <p id="output-pruned" class="muted">
+            This job's output and progress were pruned <Time at={job.outputPrunedAt} /> (retention); its status history
+            is kept.
+          </p>
+        )}
         {p.output ? (
           <pre id="output">
             <OutputChunks events={p.output} />

@@ -1,7 +1,9 @@
+import type { PruneRun } from '../db/prune-runs.ts';
 import type { RestartState, Settings } from '../db/settings.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
+import { Time } from './time.tsx';
 
 /** Where a restart stands; polls while it runs. Once it is done the response redirects to login. */
 export function RestartStatus({ state }: { state: RestartState }) {
@@ -23,11 +25,77 @@ export function RestartStatus({ state }: { state: RestartState }) {
   );
 }
 
+function DaysField(p: { name: string; label: string; value: number; min: number }) {
+  return (
+    <label>
+      {p.label} <input type="number" name={p.name} value={String(p.value)} min={String(p.min)} max="36500" required />{' '}
+      days
+    </label>
+  );
+}
+
+const countsSentence = (c: Record<string, number>) =>
+  `${c.jobs ?? 0} jobs and the output of ${c.outputJobs ?? 0} more deleted, ${c.auditRows ?? 0} audit rows`;
+
+/** Retention (DESIGN §12): how long each part of the history is kept, and the last pruning run. */
+function RetentionCard(p: { settings: Settings; pruneRun: PruneRun | null; auditFloorDays: number }) {
+  const run = p.pruneRun;
+  return (
+    <form class="card" id="retention" hx-post="/ui/settings/retention" hx-target="#retention-result">
+      <h2>Retention</h2>
+      <p>
+        Workers prune older history in small batches. A pinned job, and the live deploy of each target, keep their
+        output.
+      </p>
+      <DaysField
+        name="retentionOutputDays"
+        label="Job output and progress"
+        value={p.settings.retentionOutputDays}
+        min={1}
+      />
+      <DaysField
+        name="retentionJobDays"
+        label="Jobs and their status history"
+        value={p.settings.retentionJobDays}
+        min={1}
+      />
+      <DaysField
+        name="retentionAuditDays"
+        label="Audit log"
+        value={p.settings.retentionAuditDays}
+        min={p.auditFloorDays}
+      />
+      <p class="muted">
+        The audit log is kept at least {p.auditFloorDays} days; only DECKHAND_AUDIT_RETENTION_MIN_DAYS on the host
+        lowers that.
+      </p>
+      <p id="last-prune" class="muted">
+        {!run && 'No pruning run yet.'}
+        {run && !run.finishedAt && (
+          <>
+            A pruning run started at <Time at={run.startedAt} /> is in progress.
+          </>
+        )}
+        {run?.finishedAt && run.error && <>The last pruning run failed: {run.error}</>}
+        {run?.finishedAt && run.counts && (
+          <>
+            Last pruned <Time at={run.finishedAt} />: {countsSentence(run.counts)}.
+          </>
+        )}
+      </p>
+      <div id="retention-result" />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
 export function SettingsPage(p: {
   user: SessionUser;
   csrfToken: string | null;
   settings: Settings;
   restart: RestartState;
+  pruneRun: PruneRun | null;
+  auditFloorDays: number;
 }) {
   const warning = p.settings.logoutOnRestart
     ? 'Restart Deckhand? Everyone, you included, will be signed out. It takes a few seconds; running jobs are not affected.'
@@ -43,6 +111,7 @@ export function SettingsPage(p: {
         <div id="settings-result" />
         <button type="submit">Save</button>
       </form>
+      <RetentionCard settings={p.settings} pruneRun={p.pruneRun} auditFloorDays={p.auditFloorDays} />
       <section class="card" id="restart-card">
         <h2>Restart Deckhand</h2>
         <p>

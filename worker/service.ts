@@ -8,6 +8,7 @@ import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { hostReadHandlers } from './host-reads/index.ts';
 import { startHostServer } from './host-server.ts';
 import type { HandlerRegistry } from './kinds/handler.ts';
+import { startPruner } from './pruner.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
 import { startStatusPublisher } from './status/publisher.ts';
@@ -89,6 +90,12 @@ export async function startWorkerService(
     managed: config.DECKHAND_MANAGED_PATHS,
     log,
   });
+  const pruner = startPruner(db, log, {
+    worker: owner,
+    everyMs: config.DECKHAND_PRUNE_INTERVAL_MS,
+    checkMs: Math.min(config.DECKHAND_PRUNE_INTERVAL_MS, 300_000),
+    auditFloorDays: config.DECKHAND_AUDIT_RETENTION_MIN_DAYS,
+  });
   const probe = await createProducer(queue);
   const stopReconciler = startReconciler(db, probe, registry, log);
 
@@ -116,6 +123,7 @@ export async function startWorkerService(
       clearInterval(watchdog);
       stopReaper();
       stopReconciler();
+      await pruner.stop();
       await hostServer.stop();
       await statusPublisher.stop();
       const closing = worker.close();

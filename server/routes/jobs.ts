@@ -1,5 +1,7 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import { audit } from '../../db/audit.ts';
+import { setJobPinned } from '../../db/job-pins.ts';
 import { getJob, listEvents, listJobs } from '../../db/job-reads.ts';
 import { isTerminal, jobStatuses } from '../../db/job-states.ts';
 import type { AppEnv } from '../context.ts';
@@ -22,6 +24,15 @@ const afterQuery = z.object({
 });
 
 const jobUrl = (id: string) => `/api/jobs/${id}`;
+
+/** Pin (pruning keeps the job and its output whatever its age) or unpin; admins only, audited. */
+const pinRoute = (pinned: boolean) => async (c: Context<AppEnv>) => {
+  const job = await loadJob(c.var.deps, c.req.param('id') ?? '');
+  const user = c.var.user!;
+  await setJobPinned(c.var.deps.db, job.id, pinned);
+  await audit(c.var.deps.db, { id: user.id, name: user.username }, pinned ? 'job.pin' : 'job.unpin', job.id);
+  return c.json({ id: job.id, pinned, url: jobUrl(job.id) });
+};
 
 export const jobsApi = new Hono<AppEnv>()
   .post('/', requireRole('operator'), async (c) => {
@@ -66,6 +77,8 @@ export const jobsApi = new Hono<AppEnv>()
     const status = await cancelJob(c.var.deps, c.var.user!, job);
     return c.json({ id: job.id, status, url: jobUrl(job.id) }, 202);
   })
+  .post('/:id/pin', requireRole('admin'), pinRoute(true))
+  .post('/:id/unpin', requireRole('admin'), pinRoute(false))
   .post('/:id/retry', requireRole('operator'), async (c) => {
     const job = await ownedJob(c.var.deps, c.var.user!, c.req.param('id'));
     const { id } = await retryJob(c.var.deps, c.var.user!, job);

@@ -1,35 +1,60 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { audit } from '../../db/audit.ts';
-import { readRestartState, readSettings, writeSettings } from '../../db/settings.ts';
+import { readPruneRun } from '../../db/prune-runs.ts';
+import { readRestartState, readSettings, type Settings, writeSettings } from '../../db/settings.ts';
 import { RestartStatus, SettingsPage } from '../../views/settings.tsx';
 import type { AppEnv } from '../context.ts';
 import { HttpError, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
+import { checkRetention, retentionDays, retentionForm } from '../retention-settings.ts';
 
-const settingsBody = z.object({ logoutOnRestart: z.boolean() }).partial().strict();
+const settingsBody = z
+  .object({
+    logoutOnRestart: z.boolean(),
+    retentionOutputDays: retentionDays,
+    retentionJobDays: retentionDays,
+    retentionAuditDays: retentionDays,
+  })
+  .partial()
+  .strict();
+
+/** Checks a patch against the settings it would make, then audits and stores it. */
+async function applySettings(c: { var: AppEnv['Variables'] }, patch: Partial<Settings>): Promise<Settings> {
+  const { db, config } = c.var.deps;
+  checkRetention({ ...(await readSettings(db)), ...patch }, config.DECKHAND_AUDIT_RETENTION_MIN_DAYS);
+  const user = c.var.user!;
+  await audit(db, { id: user.id, name: user.username }, 'settings.update', null, patch);
+  return writeSettings(db, patch);
+}
 
 export const settingsRoutes = new Hono<AppEnv>()
   .get('/settings', requireRole('admin'), async (c) => {
     const { db } = c.var.deps;
-    const [settings, restart] = await Promise.all([readSettings(db), readRestartState(db)]);
+    const [settings, restart, pruneRun] = await Promise.all([readSettings(db), readRestartState(db), readPruneRun(db)]);
     return c.html(
-      <SettingsPage user={c.var.user!} csrfToken={c.var.csrfToken} settings={settings} restart={restart} />,
+      <SettingsPage
+        user={c.var.user!}
+        csrfToken={c.var.csrfToken}
+        settings={settings}
+        restart={restart}
+        pruneRun={pruneRun}
+        auditFloorDays={c.var.deps.config.DECKHAND_AUDIT_RETENTION_MIN_DAYS}
+      />,
     );
   })
   .get('/api/settings', requireRole('admin'), async (c) => c.json(await readSettings(c.var.deps.db)))
   .put('/api/settings', requireRole('admin'), async (c) => {
     const patch = parseOr400(settingsBody, await c.req.json().catch(() => null), 'settings');
-    const user = c.var.user!;
-    await audit(c.var.deps.db, { id: user.id, name: user.username }, 'settings.update', null, patch);
-    return c.json(await writeSettings(c.var.deps.db, patch));
+    return c.json(await applySettings(c, patch));
   })
   .post('/ui/settings', requireRole('admin'), async (c) => {
     const form = await c.req.parseBody();
-    const patch = { logoutOnRestart: form.logoutOnRestart === 'true' };
-    const user = c.var.user!;
-    await audit(c.var.deps.db, { id: user.id, name: user.username }, 'settings.update', null, patch);
-    await writeSettings(c.var.deps.db, patch);
+    await applySettings(c, { logoutOnRestart: form.logoutOnRestart === 'true' });
+    return c.html(<p>Saved.</p>);
+  })
+  .post('/ui/settings/retention', requireRole('admin'), async (c) => {
+    await applySettings(c, parseOr400(retentionForm, await c.req.parseBody(), 'retention settings'));
     return c.html(<p>Saved.</p>);
   })
   .get('/api/system/restart', requireRole('admin'), async (c) => c.json(await readRestartState(c.var.deps.db)))
