@@ -20,6 +20,7 @@ import { configsApi } from './routes/configs.ts';
 import { deploymentsApi } from './routes/deployments.ts';
 import { jobsApi } from './routes/jobs.ts';
 import { logsApi } from './routes/logs.ts';
+import { openApiRoutes, swaggerAssets } from './routes/openapi.ts';
 import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
 import { scriptsApi } from './routes/scripts.ts';
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', systemRoutes(deps.db));
   app.route('/static', staticAssets());
   app.route('/cli', cliBundle);
+  app.route('/static/swagger', swaggerAssets);
   app.use(
     '*',
     bodyLimit({
@@ -101,6 +103,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api/targets', logsApi);
   app.route('/api/targets', configsApi);
   app.route('/api/certificates', certificatesApi);
+  // Reads the route table when first asked, so routes added below are in the document too.
+  app.route('/api', openApiRoutes(app));
   app.route('/', pageRoutes);
   app.route('/', auditRoutes);
   app.route('/', targetPages);

@@ -14,7 +14,7 @@ const instant = z
     return d;
   });
 
-const query = z.strictObject({
+export const auditQuery = z.strictObject({
   actor: z.string().max(200).optional(),
   action: z
     .string()
@@ -37,7 +37,7 @@ export interface AuditQuery {
 /** The audit filters of a query string; empty fields (a submitted form) count as absent; bad ones are a 400 naming them. */
 export function parseAuditQuery(raw: Record<string, string>): AuditQuery {
   const given = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== ''));
-  const q = parseOr400(query, given, 'audit filter');
+  const q = parseOr400(auditQuery, given, 'audit filter');
   if (q.since && q.until && q.since >= q.until) {
     throw badRequest('invalid audit filter', { fieldErrors: { until: ['until must be after since'] }, formErrors: [] });
   }

@@ -5,13 +5,14 @@ import { getJob, type JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../db/job-states.ts';
 import { endIdleJob, insertQueuedJob, requestCancel } from '../db/jobs.ts';
 import { busyWith } from '../db/locks.ts';
+import type { KindRegistry } from '../jobs/index.ts';
 import type { RetryPolicy, StoredRequest } from '../jobs/lib/kind.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
 import { badRequest, conflict, forbidden, HttpError, notFound, parseOr400 } from './errors.ts';
 import { redactParams } from './serialize.ts';
 
-const envelope = z.looseObject({
+export const jobEnvelope = z.looseObject({
   kind: z.string().min(1).max(40),
   onBusy: z.enum(['wait', 'reject']).optional(),
 });
@@ -22,15 +23,20 @@ export const idempotencyKey = z
   .max(200)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII only');
 
+/** A job request's shape: the envelope, then the fields its kind asks for (no live state yet). */
+export function parseJobRequest(registry: KindRegistry, body: unknown) {
+  const { kind: name, onBusy = 'wait', ...rest } = parseOr400(jobEnvelope, body, 'job request');
+  const kind = registry.get(name);
+  if (!kind) throw badRequest(`unknown job kind: ${name}`, { kind: [...registry.keys()] });
+  return { name, onBusy, kind, req: parseOr400(kind.request, rest, `${name} request`) };
+}
+
 /** Checks a job request against its kind and live state; returns what the jobs row stores. */
 export async function resolveRequest(
   deps: AppDeps,
   body: unknown,
 ): Promise<{ kind: string; onBusy: 'wait' | 'reject' } & StoredRequest> {
-  const { kind: name, onBusy = 'wait', ...rest } = parseOr400(envelope, body, 'job request');
-  const kind = deps.registry.get(name);
-  if (!kind) throw badRequest(`unknown job kind: ${name}`, { kind: [...deps.registry.keys()] });
-  const req = parseOr400(kind.request, rest, `${name} request`);
+  const { name, onBusy, kind, req } = parseJobRequest(deps.registry, body);
   return { kind: name, onBusy, ...(await kind.resolve(req, deps.env)) };
 }
 

@@ -18,6 +18,7 @@ import {
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
 import { badRequest, parseOr400 } from './errors.ts';
+import { inputJsonSchema, withProperties } from './openapi/json-schema.ts';
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name');
 // One line each: values go into systemd Environment= and supervisor environment= lines.
@@ -72,6 +73,16 @@ export async function findTargetRow(db: Db, name: string): Promise<TargetRow | n
   return row ?? null;
 }
 
+/** A target's body: its secrets (`env`, optional) beside the spec of its manager. */
+export function parseTargetBody(body: unknown) {
+  const { env, ...rest } = parseOr400(targetBody, body, 'target');
+  return { env, parsed: parseOr400(targetSpec, rest, 'target') };
+}
+
+/** The body as the API document shows it: the spec's alternatives, each with `env`. */
+export const targetBodyDocument = () =>
+  withProperties(inputJsonSchema(targetSpec), { env: inputJsonSchema(targetBody.shape.env) });
+
 /**
  * Validates and stores a target (create or replace), audited without secret values.
  * `env` replaces the secrets when given (`{}` clears them); without it they are kept,
@@ -81,8 +92,7 @@ export async function findTargetRow(db: Db, name: string): Promise<TargetRow | n
  */
 export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: string, body: unknown) {
   const name = parseOr400(targetName, rawName, 'target name');
-  const { env: given, ...rest } = parseOr400(targetBody, body, 'target');
-  const parsed = parseOr400(targetSpec, rest, 'target');
+  const { env: given, parsed } = parseTargetBody(body);
   assertManagedPaths(parsed, deps.env.managedPaths);
   assertLogSources(parsed, deps.config.DECKHAND_LOG_PATHS);
   assertSafeEndpoints(parsed);

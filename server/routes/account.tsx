@@ -8,6 +8,7 @@ import { CHANGE_PASSWORD_PAGE } from '../auth/password-gate.ts';
 import type { AppEnv } from '../context.ts';
 import { badRequest, HttpError, jsonBody, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
+import { apiDoc } from '../openapi/describe.ts';
 
 const passwordChange = z.strictObject({ currentPassword: z.string().min(1).max(1000), newPassword });
 
@@ -50,7 +51,25 @@ export const accountRoutes = new Hono<AppEnv>()
     }
     return c.redirect('/', 303);
   })
-  .post('/api/account/password', requireRole('viewer'), async (c) => {
-    await changeMine(c, parseOr400(passwordChange, await jsonBody(c.req.raw), 'password change'));
-    return c.json({ changed: true });
-  });
+  .post(
+    '/api/account/password',
+    apiDoc({
+      tag: 'users',
+      summary: 'Change your own password',
+      description: 'Your other sessions end; a session caller gets a new session id.',
+      role: 'viewer',
+      body: {
+        schema: passwordChange,
+        examples: {
+          change: { currentPassword: 'correct horse battery staple', newPassword: 'a longer passphrase now' },
+        },
+      },
+      ok: { status: 200, description: '`{changed: true}`' },
+      errors: [429],
+    }),
+    requireRole('viewer'),
+    async (c) => {
+      await changeMine(c, parseOr400(passwordChange, await jsonBody(c.req.raw), 'password change'));
+      return c.json({ changed: true });
+    },
+  );

@@ -2,11 +2,12 @@ import { Hono } from 'hono';
 import { type AuditRow, listAudit } from '../../db/audit-query.ts';
 import { AuditPage, type AuditView } from '../../views/audit.tsx';
 import { auditSentence } from '../../views/audit-sentence.ts';
-import { auditQueryString, parseAuditQuery } from '../audit-filter.ts';
+import { auditQuery, auditQueryString, parseAuditQuery } from '../audit-filter.ts';
 import type { AppEnv } from '../context.ts';
 import { csvLine } from '../csv.ts';
 import { HttpError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
+import { apiDoc } from '../openapi/describe.ts';
 import { encodeCursor, redactParams } from '../serialize.ts';
 
 /** The CSV export stops here; narrow the range for more. */
@@ -58,11 +59,22 @@ export const auditRoutes = new Hono<AppEnv>()
       csvHref: `/audit.csv${auditQueryString(q.filter)}`,
     });
   })
-  .get('/api/audit', requireRole('admin'), async (c) => {
-    const q = parseAuditQuery(c.req.query());
-    const { rows, older } = await listAudit(c.var.deps.db, q.filter, q.beforeId, q.limit);
-    return c.json({ entries: rows.map(toView), nextCursor: older ? encodeCursor(older) : null });
-  })
+  .get(
+    '/api/audit',
+    apiDoc({
+      tag: 'audit',
+      summary: 'The audit log, newest first',
+      role: 'admin',
+      query: auditQuery,
+      ok: { status: 200, description: '`{entries:[Entry], nextCursor}`' },
+    }),
+    requireRole('admin'),
+    async (c) => {
+      const q = parseAuditQuery(c.req.query());
+      const { rows, older } = await listAudit(c.var.deps.db, q.filter, q.beforeId, q.limit);
+      return c.json({ entries: rows.map(toView), nextCursor: older ? encodeCursor(older) : null });
+    },
+  )
   .get('/audit.csv', requireRole('admin'), async (c) => {
     const q = parseAuditQuery(c.req.query());
     let out = csvLine(['at', 'actor', 'action', 'subject', 'sentence', 'details']);

@@ -8,6 +8,7 @@ import { DEFAULT_TOKEN_DAYS, issueApiToken } from '../auth/tokens.ts';
 import type { AppEnv } from '../context.ts';
 import { badRequest, forbidden, HttpError, jsonBody, notFound, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
+import { apiDoc } from '../openapi/describe.ts';
 
 export const newTokenBody = z.strictObject({
   user: z.string().regex(USERNAME, 'not a username').optional(),
@@ -67,15 +68,50 @@ export async function revokeVisibleToken(c: Context<AppEnv>, id: string) {
   if (await revokeToken(db, id)) await audit(db, actorOf(c), 'token.revoke', t.username, { id });
 }
 
+const tag = 'tokens';
+
 export const tokensApi = new Hono<AppEnv>()
-  .get('/', requireRole('viewer'), async (c) => {
-    const q = parseOr400(listQuery, c.req.query(), 'query');
-    return c.json({ items: (await visibleTokens(c, q.user)).map(toApiToken) });
-  })
-  .post('/', requireRole('viewer'), async (c) =>
-    c.json(await mintToken(c, parseOr400(newTokenBody, await jsonBody(c.req.raw), 'token')), 201),
+  .get(
+    '/',
+    apiDoc({
+      tag,
+      summary: "List tokens (yours; admins: everyone's, or one user's)",
+      role: 'viewer',
+      query: listQuery,
+      ok: { status: 200, description: '`{items:[Token]}`' },
+    }),
+    requireRole('viewer'),
+    async (c) => {
+      const q = parseOr400(listQuery, c.req.query(), 'query');
+      return c.json({ items: (await visibleTokens(c, q.user)).map(toApiToken) });
+    },
   )
-  .delete('/:id', requireRole('viewer'), async (c) => {
-    await revokeVisibleToken(c, c.req.param('id'));
-    return c.body(null, 204);
-  });
+  .post(
+    '/',
+    apiDoc({
+      tag,
+      summary: 'Create a token (shown once)',
+      description: 'From a signed-in session only: a token cannot mint tokens. Admins may make one for another user.',
+      role: 'viewer',
+      body: { schema: newTokenBody, examples: { mine: { expiresInDays: 30 } } },
+      ok: { status: 201, description: '`{id, user, token, expiresAt}`' },
+    }),
+    requireRole('viewer'),
+    async (c) => c.json(await mintToken(c, parseOr400(newTokenBody, await jsonBody(c.req.raw), 'token')), 201),
+  )
+  .delete(
+    '/:id',
+    apiDoc({
+      tag,
+      summary: 'Revoke a token',
+      role: 'viewer',
+      params: { id: { example: 'abcdefgh234567' } },
+      ok: { status: 204, description: 'Revoked' },
+      errors: [404],
+    }),
+    requireRole('viewer'),
+    async (c) => {
+      await revokeVisibleToken(c, c.req.param('id'));
+      return c.body(null, 204);
+    },
+  );

@@ -16,6 +16,7 @@ import { beginSession } from '../auth/cookies.ts';
 import type { AppEnv } from '../context.ts';
 import { conflict, jsonBody, notFound, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
+import { apiDoc } from '../openapi/describe.ts';
 
 const role = z.enum(roles as [string, ...string[]]).transform((r) => r as (typeof roles)[number]);
 export const newUserBody = z.strictObject({
@@ -72,14 +73,58 @@ export async function patchUser(c: Context<AppEnv>, username: string, change: Ac
   return r;
 }
 
+const tag = 'users';
+
 export const usersApi = new Hono<AppEnv>()
-  .get('/', requireRole('admin'), async (c) => c.json({ items: (await listUsers(c.var.deps.db)).map(toApiUser) }))
-  .post('/', requireRole('admin'), async (c) => {
-    const u = await addUser(c, parseOr400(newUserBody, await jsonBody(c.req.raw), 'user'));
-    return c.json(toApiUser(u), 201);
-  })
-  .patch('/:name', requireRole('admin'), async (c) => {
-    const change = parseOr400(userChangeBody, await jsonBody(c.req.raw), 'user change');
-    const r = await patchUser(c, c.req.param('name'), change);
-    return c.json({ ...toApiUser(r.user), sessionsEnded: r.sessionsEnded });
-  });
+  .get(
+    '/',
+    apiDoc({ tag, summary: 'List users', role: 'admin', ok: { status: 200, description: '`{items:[User]}`' } }),
+    requireRole('admin'),
+    async (c) => c.json({ items: (await listUsers(c.var.deps.db)).map(toApiUser) }),
+  )
+  .post(
+    '/',
+    apiDoc({
+      tag,
+      summary: 'Create a user',
+      role: 'admin',
+      body: {
+        schema: newUserBody,
+        examples: {
+          operator: {
+            username: 'alice',
+            role: 'operator',
+            password: 'a long passphrase of hers',
+            mustChangePassword: true,
+          },
+        },
+      },
+      ok: { status: 201, description: 'The user' },
+      errors: [409],
+    }),
+    requireRole('admin'),
+    async (c) => {
+      const u = await addUser(c, parseOr400(newUserBody, await jsonBody(c.req.raw), 'user'));
+      return c.json(toApiUser(u), 201);
+    },
+  )
+  .patch(
+    '/:name',
+    apiDoc({
+      tag,
+      summary: "Change a user's role, password or disabled flag",
+      description:
+        "A new role or password ends the user's other sessions; disabling ends them all. The last enabled admin cannot be demoted or disabled.",
+      role: 'admin',
+      params: { name: { example: 'alice' } },
+      body: { schema: userChangeBody, examples: { promote: { role: 'admin' }, disable: { disabled: true } } },
+      ok: { status: 200, description: 'The user and `sessionsEnded`' },
+      errors: [404, 409],
+    }),
+    requireRole('admin'),
+    async (c) => {
+      const change = parseOr400(userChangeBody, await jsonBody(c.req.raw), 'user change');
+      const r = await patchUser(c, c.req.param('name'), change);
+      return c.json({ ...toApiUser(r.user), sessionsEnded: r.sessionsEnded });
+    },
+  );
