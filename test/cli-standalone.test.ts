@@ -10,7 +10,6 @@ import { type Harness, harness, type TestUser } from './support/app.ts';
 import { freePort } from './support/process.ts';
 import { makeChain, scratchDir } from './support/services.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 
 interface Run {
@@ -42,7 +41,6 @@ describe('the standalone CLI, downloaded from the server and run with plain node
   let operator: TestUser;
 
   beforeAll(async () => {
-    await run(process.execPath, ['server/cli/bundle.mjs'], { cwd: root });
     h = await harness();
     await h.startWorker();
     operator = await h.user('operator', 'laptop-op');

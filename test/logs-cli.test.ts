@@ -71,6 +71,8 @@ describe('deckhand logs (the CLI over the API, a real nginx log)', () => {
     expect(paths(tail.stdout)).toEqual(['/ok/c2', '/ok/c3', '/ok/c4']);
     const grep = await cli(['logs', 'edge', '--source', 'access', '--grep', 'c[13] ', '--since', '1h']);
     expect(paths(grep.stdout)).toEqual(['/ok/c1', '/ok/c3']);
+    const json = JSON.parse((await cli(['logs', 'edge', '-n', '2', '--json'])).stdout);
+    expect(json).toMatchObject({ source: 'access', lines: [{ text: expect.stringContaining('/ok/c4') }, {}] });
     const bad = await cli(['logs', 'edge', '--since', 'last tuesday']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('since');
