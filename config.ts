@@ -98,6 +98,15 @@ const envSchema = z.object({
    * host-level choice on purpose: nobody shortens the audit trail from the web UI by accident.
    */
   DECKHAND_AUDIT_RETENTION_MIN_DAYS: z.coerce.number().int().min(1).max(36_500).default(1095),
+  /** The SMTP server email notification channels send through, e.g. smtps://user:pass@mail.example.com:465. */
+  DECKHAND_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  /** The From: address of notification mail; default deckhand@<hostname>. */
+  DECKHAND_SMTP_FROM: z.email().optional(),
+  /**
+   * The first retry delay of a notification delivery, doubling each time over 8 attempts: the
+   * default 1000 ms retries for 127 s in all, so a receiver down for a minute still gets it.
+   */
+  DECKHAND_NOTIFY_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -163,6 +172,12 @@ const redact = [
   '*.token',
   'secret',
   '*.secret',
+  'signingSecret',
+  '*.signingSecret',
+  'url',
+  '*.url',
+  'DECKHAND_SMTP_URL',
+  '*.DECKHAND_SMTP_URL',
   'authorization',
   '*.authorization',
   'headers.cookie',

@@ -337,3 +337,59 @@ export const configVersions = pgTable(
   },
   (t) => [uniqueIndex('config_versions_path_version_idx').on(t.target, t.path, t.version)],
 );
+
+/**
+ * Where notifications go (admin-managed). A webhook's or Slack's URL and a webhook's signing secret
+ * are sealed (AES-256-GCM, like a target's env secrets) in `sealed`; `settings` holds what may be shown.
+ */
+export const notificationChannels = pgTable('notification_channels', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  type: text('type', { enum: ['webhook', 'slack', 'email'] }).notNull(),
+  /** Not secret: the URL's masked form (scheme and host), an email channel's recipients. */
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  sealed: bytea('sealed'),
+  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+/** Events × targets/kinds → channel. Empty `targets`/`kinds` match all; deliveries are requested by `owner`. */
+export const notificationRules = pgTable('notification_rules', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique(),
+  channelId: uuid('channel_id')
+    .notNull()
+    .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+  events: jsonb('events').$type<string[]>().notNull(),
+  targets: jsonb('targets').$type<string[]>().notNull().default([]),
+  kinds: jsonb('kinds').$type<string[]>().notNull().default([]),
+  /** For `cert.expiring`: fire when a certificate has fewer days left than this. */
+  certDays: integer('cert_days').notNull().default(14),
+  enabled: boolean('enabled').notNull().default(true),
+  owner: uuid('owner')
+    .notNull()
+    .references(() => users.id),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+});
+
+/** One row per delivery attempt of a `notify` job: the receiver's answer (HTTP status, SMTP reply) or the error. */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    channelId: uuid('channel_id').references(() => notificationChannels.id, { onDelete: 'set null' }),
+    attempt: integer('attempt').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+    ok: boolean('ok').notNull(),
+    /** The HTTP status, or the SMTP reply code; null when nothing answered. */
+    status: integer('status'),
+    detail: text('detail'),
+  },
+  (t) => [
+    index('notification_deliveries_job_idx').on(t.jobId),
+    index('notification_deliveries_at_idx').on(t.at.desc()),
+  ],
+);

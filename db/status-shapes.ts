@@ -32,6 +32,8 @@ export interface TargetStatus {
   detail: string;
   /** Whole days until the certificate at tls.certPath expires (negative: expired); null without one. */
   certDaysLeft: number | null;
+  /** When that certificate expires (ISO); absent in samples published before it was recorded. */
+  certExpiresAt?: string | null;
   certError: string | null;
   /** The last process seen running, kept across stopped samples, to tell a restart from a first start. */
   lastSeen: { pid: number; startedAt: string | null; at: string } | null;

@@ -2,6 +2,7 @@ import certReload from './cert-reload.ts';
 import config from './config.ts';
 import deploy from './deploy.ts';
 import type { JobKind } from './lib/kind.ts';
+import notify from './notify.ts';
 import restart from './restart.ts';
 import script from './script.ts';
 
@@ -12,4 +13,4 @@ export function registryOf<T extends unknown[]>(...kinds: { [K in keyof T]: JobK
   return new Map(kinds.map((k: JobKind<unknown>) => [k.name, k]));
 }
 
-export const shippedKinds: KindRegistry = registryOf(script, restart, certReload, deploy, config);
+export const shippedKinds: KindRegistry = registryOf(script, restart, certReload, deploy, config, notify);

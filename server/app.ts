@@ -21,6 +21,7 @@ import { deploymentsApi } from './routes/deployments.ts';
 import { jobsApi } from './routes/jobs.ts';
 import { logsApi } from './routes/logs.ts';
 import { openApiRoutes, swaggerAssets } from './routes/openapi.ts';
+import { notificationsApi } from './routes/notifications.ts';
 import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
 import { scriptsApi } from './routes/scripts.ts';
@@ -32,6 +33,7 @@ import { accountPages } from './routes/ui-accounts.tsx';
 import { configPages } from './routes/ui-configs.tsx';
 import { deploymentPages } from './routes/ui-deployments.tsx';
 import { logPages } from './routes/ui-logs.tsx';
+import { notificationPages } from './routes/ui-notifications.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
 import { usersApi } from './routes/users.ts';
 import { rejectBadBodyText, rejectBadRequestText } from './text-guard.ts';
@@ -103,6 +105,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/targets', logsApi);
   app.route('/api/targets', configsApi);
   app.route('/api/certificates', certificatesApi);
+  app.route('/api/notifications', notificationsApi);
   // Reads the route table when first asked, so routes added below are in the document too.
   app.route('/api', openApiRoutes(app));
   app.route('/', pageRoutes);
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', logPages);
   app.route('/', deploymentPages);
   app.route('/', configPages);
+  app.route('/', notificationPages);
   app.route('/', settingsRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));

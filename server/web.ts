@@ -7,6 +7,7 @@ import { locateDatabase } from '../db/locate.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
 import { startLeaseReaper } from '../jobs/lib/lease-reaper.ts';
+import { createNotifier } from '../jobs/lib/notifier.ts';
 import { createProducer } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { createApp } from './app.ts';
@@ -80,9 +81,11 @@ async function runSupervisor(registry: KindRegistry, config: ReturnType<typeof l
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
   const stopReconciler = startReconciler(database.db, producer, registry, log);
   // Marks rows lost only: killing a dead worker's processes is for the workers (DESIGN §9).
+  const notifier = createNotifier({ db: database.db, producer, log, backoffMs: config.DECKHAND_NOTIFY_BACKOFF_MS });
   const stopReaper = startLeaseReaper(database.db, log, {
     leaseMs: config.DECKHAND_LEASE_MS,
     everyMs: Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)),
+    onLost: (jobs) => void notifier.jobsEnded(jobs.map((j) => j.id)),
   });
   const web = superviseWebProcesses(config, database.db, log);
   await web.start();

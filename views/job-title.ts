@@ -46,6 +46,10 @@ export function jobTitle(job: JobRequestShape): string {
       const on = scriptSubject(p);
       return `Script ${job.script ?? '?'}${on ? ` on ${on}` : ''}`;
     }
+    case 'notify': {
+      const facts = (p.facts ?? {}) as Record<string, unknown>;
+      return `Notify: ${str(facts.summary) ?? str(p.event) ?? 'notification'}`;
+    }
     default:
       return `${job.kind.charAt(0).toUpperCase()}${job.kind.slice(1)} ${job.target ?? job.script ?? ''}`.trimEnd();
   }

@@ -19,6 +19,7 @@ const nav = [
   ['/certificates', 'Certificates', 'viewer'],
   ['/tokens', 'Tokens', 'viewer'],
   ['/users', 'Users', 'admin'],
+  ['/notifications', 'Notifications', 'admin'],
   ['/audit', 'Audit log', 'admin'],
   ['/admin/queues', 'Queue', 'admin'],
   ['/settings', 'Settings', 'admin'],

@@ -1,5 +1,6 @@
 import type { Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import type { LostJob } from '../db/jobs.ts';
 import { startLeaseReaper } from '../jobs/lib/lease-reaper.ts';
 import { killOrphanedJobProcesses } from './orphans.ts';
 
@@ -10,6 +11,8 @@ export interface ReaperOptions {
   leaseMs: number;
   everyMs: number;
   hostname: string;
+  /** After jobs were marked lost (notifications). */
+  onLost?: (jobs: LostJob[]) => Promise<void>;
 }
 
 /**
@@ -28,7 +31,13 @@ export function startReaper(db: Db, log: Logger, opts: ReaperOptions): () => voi
         scanning = false;
       });
   };
-  const stopLeases = startLeaseReaper(db, log, { ...opts, onLost: () => void scan() });
+  const stopLeases = startLeaseReaper(db, log, {
+    ...opts,
+    onLost: (jobs) => {
+      void scan();
+      void opts.onLost?.(jobs);
+    },
+  });
   void scan();
   const timer = setInterval(scan, ORPHAN_SCAN_MS);
   timer.unref();

@@ -25,6 +25,8 @@ export interface RunnerDeps {
   cancelGraceMs: number;
   outputCapBytes: number;
   log: Logger;
+  /** After a terminal state is committed by this worker (notifications); never throws. */
+  onEnded?: (jobId: string) => Promise<void>;
 }
 
 const LOCK_POLL_MS = 250;
@@ -120,10 +122,12 @@ export function createRunner(deps: RunnerDeps) {
 
   /** Error messages are redacted: one may quote a process's output, a secret-bearing URL or a value. */
   async function settle(job: ClaimedJob, err: unknown, redactor: Redactor): Promise<void> {
-    const end = (status: 'failed' | 'cancelled' | 'retrying', error: string) =>
-      held(job.id, 'final status', () =>
+    const end = async (status: 'failed' | 'cancelled' | 'retrying', error: string) => {
+      const ended = await held(job.id, 'final status', () =>
         finishAttempt(deps.db, job.id, deps.owner, status, { error: redactor.redact(error) }),
       );
+      if (ended && status !== 'retrying') await deps.onEnded?.(job.id);
+    };
     if (err instanceof LeaseLostError) return; // the reaper has already recorded it as lost
     if (err instanceof JobCancelledError) return void (await end('cancelled', 'cancelled by a user'));
     if (err instanceof WorkerShutdownError) return void (await end('failed', err.message));
@@ -167,11 +171,12 @@ export function createRunner(deps: RunnerDeps) {
       const req = kind.request.parse(kind.fromStored(job));
       const result = await kind.run(contextFor(job, ac.signal, journal), req, deps.env);
       await journal.close();
-      await held(job.id, 'final status', () =>
+      const ended = await held(job.id, 'final status', () =>
         finishAttempt(deps.db, job.id, deps.owner, 'succeeded', {
           result: journal.redactor.redactDeep(result ?? null),
         }),
       );
+      if (ended) await deps.onEnded?.(job.id);
     } catch (err) {
       await journal.close();
       await settle(job, ac.signal.aborted ? ac.signal.reason : err, journal.redactor);

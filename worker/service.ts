@@ -3,6 +3,7 @@ import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { WorkerShutdownError } from '../jobs/lib/errors.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
+import { createNotifier } from '../jobs/lib/notifier.ts';
 import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { hostReadHandlers } from './host-reads/index.ts';
@@ -45,6 +46,8 @@ export async function startWorkerService(
   onStuck: (why: string) => void,
 ): Promise<WorkerService> {
   const owner = `${config.hostname}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const probe = await createProducer(queue);
+  const notifier = createNotifier({ db, producer: probe, log, backoffMs: config.DECKHAND_NOTIFY_BACKOFF_MS });
   const runner = createRunner({
     db,
     registry,
@@ -54,6 +57,7 @@ export async function startWorkerService(
     cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,
     outputCapBytes: config.DECKHAND_OUTPUT_CAP_BYTES,
     log,
+    onEnded: (id) => notifier.jobsEnded([id]),
   });
   let lastPickup = Date.now();
   const worker = createConsumer(
@@ -76,6 +80,7 @@ export async function startWorkerService(
     leaseMs: config.DECKHAND_LEASE_MS,
     everyMs: Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)),
     hostname: config.hostname,
+    onLost: (jobs) => notifier.jobsEnded(jobs.map((j) => j.id)),
   });
   const hostServer = startHostServer(db, {
     host: config.DECKHAND_HOST_NAME,
@@ -89,6 +94,7 @@ export async function startWorkerService(
     intervalMs: config.DECKHAND_STATUS_INTERVAL_MS,
     managed: config.DECKHAND_MANAGED_PATHS,
     log,
+    onSample: (sample) => notifier.targetsSampled(sample),
   });
   const pruner = startPruner(db, log, {
     worker: owner,
@@ -96,7 +102,6 @@ export async function startWorkerService(
     checkMs: Math.min(config.DECKHAND_PRUNE_INTERVAL_MS, 300_000),
     auditFloorDays: config.DECKHAND_AUDIT_RETENTION_MIN_DAYS,
   });
-  const probe = await createProducer(queue);
   const stopReconciler = startReconciler(db, probe, registry, log);
 
   // bullmq#4378: after an outage a worker can stop fetching while claiming to run.

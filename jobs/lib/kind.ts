@@ -67,6 +67,8 @@ export interface KindEnv {
    * DECKHAND_QUEUE). A deploy of Deckhand itself hands them to its migrate step.
    */
   ownConnection?: Readonly<Record<string, string>>;
+  /** Where email notifications go out (DECKHAND_SMTP_URL, a secret) and who they are from. */
+  smtp: { url: string | null; from: string };
 }
 
 export function kindEnv(config: Config, db: Db): KindEnv {
@@ -76,6 +78,7 @@ export function kindEnv(config: Config, db: Db): KindEnv {
     managedPaths: config.DECKHAND_MANAGED_PATHS,
     stateDir: path.resolve(config.DECKHAND_DATA_DIR),
     secrets: loadSecretBox(config.DECKHAND_SECRET_KEY, config.DECKHAND_DATA_DIR),
+    smtp: { url: config.DECKHAND_SMTP_URL ?? null, from: config.DECKHAND_SMTP_FROM ?? `deckhand@${config.hostname}` },
   };
 }
 

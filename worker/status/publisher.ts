@@ -4,6 +4,7 @@ import type { Logger } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
 import { hostTargets, publishStatus, releasePublisherLock, tryPublisherLock } from '../../db/host-status.ts';
 import type { TargetStatus } from '../../db/status-shapes.ts';
+import type { TargetSample } from '../../jobs/lib/notifier.ts';
 import { readHostFigures } from './host-figures.ts';
 import { nextLastSeen, noteUnexpectedRestart } from './restarts.ts';
 import { probeTarget } from './target-probe.ts';
@@ -15,6 +16,8 @@ export interface StatusPublisherOptions {
   intervalMs: number;
   managed: readonly string[];
   log: Logger;
+  /** After a sample is committed: its unexpected restarts and certificates (notifications); never throws. */
+  onSample?: (sample: TargetSample) => Promise<void>;
 }
 
 /** How long a stopping worker waits for a sample under way before it gives up the lock. */
@@ -37,7 +40,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
 }
 
 /** One sample: the host's figures and each target's status, compared with the last one for restarts. */
-async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Promise<void> {
+async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Promise<TargetSample> {
   const [figures, { now, rows }] = await Promise.all([readHostFigures(), hostTargets(conn, o.host, true)]);
   const at = now.toISOString();
   const probed = await mapLimited(rows, PROBES_AT_ONCE, (row) => probeTarget(row.spec, o.managed));
@@ -49,9 +52,15 @@ async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Prom
     return { name: row.name, previous, status };
   });
   // The restarts and the sample that supersedes their "last seen" land together, so none is counted twice.
+  const sample: TargetSample = { restarts: [], certs: [] };
   await conn.query('BEGIN');
   try {
-    for (const t of targets) await noteUnexpectedRestart(conn, t.name, t.previous, t.status);
+    for (const t of targets) {
+      if (await noteUnexpectedRestart(conn, t.name, t.previous, t.status)) {
+        const { pid: newPid, startedAt } = t.status;
+        sample.restarts.push({ target: t.name, newPid, startedAt, detail: t.status.detail });
+      }
+    }
     const published = targets.map(({ name, status }) => ({ name, status }));
     await publishStatus(conn, { host: o.host, worker: o.worker, figures, targets: published });
     await conn.query('COMMIT');
@@ -59,6 +68,12 @@ async function publishOnce(conn: pg.PoolClient, o: StatusPublisherOptions): Prom
     await conn.query('ROLLBACK').catch(() => {});
     throw err;
   }
+  for (const { name, status } of targets) {
+    if (status.certDaysLeft !== null && status.certExpiresAt) {
+      sample.certs.push({ target: name, daysLeft: status.certDaysLeft, expiresAt: status.certExpiresAt });
+    }
+  }
+  return sample;
 }
 
 /**
@@ -95,7 +110,8 @@ export function startStatusPublisher(db: Db, o: StatusPublisherOptions): { stop(
   async function tick(): Promise<void> {
     try {
       const c = await lead();
-      if (c && !stopped) await publishOnce(c, o);
+      const sample = c && !stopped ? await publishOnce(c, o) : null;
+      if (sample) await o.onSample?.(sample);
     } catch (err) {
       drop(err);
     }

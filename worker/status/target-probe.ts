@@ -39,11 +39,16 @@ export async function certDaysLeft(
   spec: TargetSpec,
   managed: readonly string[],
   now = Date.now(),
-): Promise<Pick<TargetStatus, 'certDaysLeft' | 'certError'>> {
+): Promise<Pick<TargetStatus, 'certDaysLeft' | 'certExpiresAt' | 'certError'>> {
   if (!spec.tls) return { certDaysLeft: null, certError: null };
   try {
     const cert = new X509Certificate(await readManagedFile(spec.tls.certPath, managed, MAX_CERT_BYTES));
-    return { certDaysLeft: Math.floor((Date.parse(cert.validTo) - now) / DAY_MS), certError: null };
+    const expires = Date.parse(cert.validTo);
+    return {
+      certDaysLeft: Math.floor((expires - now) / DAY_MS),
+      certExpiresAt: new Date(expires).toISOString(),
+      certError: null,
+    };
   } catch (err) {
     const file = spec.tls.certPath;
     const certError =
