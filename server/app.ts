@@ -34,6 +34,7 @@ import { configPages } from './routes/ui-configs.tsx';
 import { deploymentPages } from './routes/ui-deployments.tsx';
 import { logPages } from './routes/ui-logs.tsx';
 import { notificationPages } from './routes/ui-notifications.tsx';
+import { targetFormPages } from './routes/ui-target-form.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
 import { usersApi } from './routes/users.ts';
 import { rejectBadBodyText, rejectBadRequestText } from './text-guard.ts';
@@ -110,6 +111,8 @@ export function createApp(deps: AppDeps) {
   app.route('/api', openApiRoutes(app));
   app.route('/', pageRoutes);
   app.route('/', auditRoutes);
+  // Before targetPages: /targets/new is not a target named new.
+  app.route('/', targetFormPages);
   app.route('/', targetPages);
   app.route('/', logPages);
   app.route('/', deploymentPages);

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { audit } from '../db/audit.ts';
 import type { Db } from '../db/client.ts';
+import { forceReleaseTarget, lockHolder } from '../db/locks.ts';
 import { targets } from '../db/schema.ts';
 import { assertLogSources } from '../jobs/lib/log-query.ts';
 import { publicSpec, sealableRepoUrl } from '../jobs/lib/repo-credential.ts';
@@ -17,7 +18,7 @@ import {
 } from '../jobs/lib/targets.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { AppDeps } from './context.ts';
-import { badRequest, parseOr400 } from './errors.ts';
+import { badRequest, conflict, notFound, parseOr400 } from './errors.ts';
 import { inputJsonSchema, withProperties } from './openapi/json-schema.ts';
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'an environment variable name');
@@ -124,4 +125,22 @@ export async function saveTarget(deps: AppDeps, user: SessionUser, rawName: stri
     });
   });
   return { row: (await findTargetRow(deps.db, name))!, created: !existing };
+}
+
+/** Deletes a target unless a job is running on it; audited. The API and the pages both come here. */
+export async function deleteTarget(deps: AppDeps, user: SessionUser, name: string): Promise<void> {
+  const { db } = deps;
+  const holder = await lockHolder(db, name);
+  if (holder?.status === 'active') throw conflict(`job ${holder.jobId} is running on ${name}`, holder);
+  const gone = await db.delete(targets).where(eq(targets.name, name)).returning({ name: targets.name });
+  if (gone.length === 0) throw notFound('target');
+  await audit(db, { id: user.id, name: user.username }, 'target.delete', name);
+}
+
+/** An admin frees a target's lock whatever holds it; audited with the holder. */
+export async function releaseTargetLock(deps: AppDeps, user: SessionUser, name: string) {
+  const released = await forceReleaseTarget(deps.db, name);
+  if (!released) throw notFound('lock');
+  await audit(deps.db, { id: user.id, name: user.username }, 'target.lock.force_release', name, { heldBy: released });
+  return released;
 }

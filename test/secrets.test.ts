@@ -221,11 +221,22 @@ describe('a secret never leaves the vault: env secret and repository credential,
       expect(res.status, url).toBe(200);
       expectNoSecret(url, res.text);
     }
-    const pages = ['/', '/targets', '/deployments', '/audit', '/fragments/targets/app'];
+    const pages = [
+      '/',
+      '/targets',
+      '/deployments',
+      '/audit',
+      '/fragments/targets/app',
+      '/targets/app/edit',
+      '/targets/app/duplicate',
+      '/targets/app/export.json',
+    ];
     for (const id of jobIds)
       pages.push(`/jobs/${id}`, `/fragments/jobs/${id}/live?after=0`, `/fragments/jobs/${id}/row`);
     for (const url of pages) expectNoSecret(url, await page(url));
-    expect(await page('/targets')).toContain(`http://deckhand:***@127.0.0.1:${git.port}/repo.git`);
+    // The repository URL shows its credential masked, in the form and in the export.
+    for (const url of ['/targets/app/edit', '/targets/app/export.json'])
+      expect(await page(url), url).toContain(`http://deckhand:***@127.0.0.1:${git.port}/repo.git`);
 
     const log = fs.readFileSync(workerLog, 'utf8');
     expect(log).toContain('worker ready'); // the log file really is the worker's

@@ -1,6 +1,7 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
-import { TargetsTable } from './targets.tsx';
+import { TargetAdminLinks, TargetsTable } from './targets.tsx';
 import { Time } from './time.tsx';
 import type { RestartView, TargetRowView } from './types.ts';
 
@@ -22,6 +23,7 @@ export function TargetPage(p: {
         </p>
         <TargetsTable rows={[p.row]} user={p.user} />
       </section>
+      {p.user.role === 'admin' && <AdminCard row={p.row} />}
       <section class="card" id="restarts">
         <h2>Unexpected restarts</h2>
         <p class="muted">
@@ -52,5 +54,50 @@ export function TargetPage(p: {
         )}
       </section>
     </Layout>
+  );
+}
+
+/** An admin's changes to this target: the form, a copy, its JSON; and the two that cannot be undone. */
+function AdminCard({ row }: { row: TargetRowView }) {
+  const { name, lock } = row.t;
+  return (
+    <section class="card" id="target-admin">
+      <h2>Settings</h2>
+      <p>
+        <TargetAdminLinks name={name} />
+      </p>
+      <p>
+        {lock && (
+          <button
+            type="button"
+            class="danger"
+            hx-post={`/ui/targets/${name}/lock/release`}
+            hx-target="#target-admin-error"
+            {...confirmAttrs({
+              message: `Force-release the lock of ${name}? Job ${lock.jobId.slice(0, 8)} (${lock.kind}) holds it; the next job may then run beside it.`,
+              action: 'Release the lock',
+              danger: true,
+            })}
+          >
+            Force-release lock
+          </button>
+        )}{' '}
+        <button
+          type="button"
+          class="danger"
+          hx-post={`/ui/targets/${name}/delete`}
+          hx-target="#target-admin-error"
+          {...confirmAttrs({
+            message: `Delete target ${name}? Its settings and secrets are removed; its jobs and audit rows stay. The service itself is not touched.`,
+            action: `Delete ${name}`,
+            danger: true,
+            typed: name,
+          })}
+        >
+          Delete target
+        </button>
+      </p>
+      <div id="target-admin-error" />
+    </section>
   );
 }

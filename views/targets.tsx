@@ -170,44 +170,52 @@ export function Overview(p: { hosts: HostCardView[]; rows: TargetRowView[]; user
   );
 }
 
-/** The targets page: the overview, and for admins a form that takes a target's JSON. */
+/** The targets page: the overview, and for admins the way to add one (a form, or JSON) and to change each. */
 export function TargetsPage(p: {
   user: SessionUser;
   csrfToken: string | null;
   hosts: HostCardView[];
   rows: TargetRowView[];
-  specs: { name: string; json: string }[];
 }) {
+  const admin = p.user.role === 'admin';
   return (
     <Layout title="Targets" user={p.user} csrfToken={p.csrfToken}>
+      {admin && (
+        <p class="actions">
+          <a class="button" href="/targets/new">
+            New target
+          </a>{' '}
+          <a class="button secondary" href="/targets/import">
+            Import JSON
+          </a>
+        </p>
+      )}
       <Overview hosts={p.hosts} rows={p.rows} user={p.user} />
       {p.rows.length === 0 && <p class="card muted">No targets yet.</p>}
-      {p.user.role === 'admin' && (
-        <form class="card" hx-post="/ui/targets" hx-target="#target-error">
-          <h2>Add or replace a target</h2>
-          <label>
-            Name <input name="name" required pattern="[a-z0-9][a-z0-9_-]{0,62}" />
-          </label>
-          <label>
-            Definition (JSON: manager, unit / program + configPath / pidfile + signal + match, healthUrl, names, tls,
-            env)
-            <textarea name="spec" rows={8} required>
-              {
-                '{"manager": "signal", "pidfile": "/run/app/gunicorn.pid", "match": {"cmdline": "gunicorn"}, "healthUrl": "http://127.0.0.1:8000/health"}'
-              }
-            </textarea>
-          </label>
-          <div id="target-error" />
-          <button type="submit">Save target</button>
-          <h3>Current definitions</h3>
-          {p.specs.map((s) => (
-            <details>
-              <summary>{s.name}</summary>
-              <pre>{s.json}</pre>
-            </details>
-          ))}
-        </form>
+      {admin && p.rows.length > 0 && (
+        <section class="card" id="target-admin">
+          <h2>Change a target</h2>
+          <ul class="plain">
+            {p.rows.map(({ t }) => (
+              <li data-target={t.name}>
+                <strong>{t.name}</strong> <TargetAdminLinks name={t.name} />
+              </li>
+            ))}
+          </ul>
+        </section>
       )}
     </Layout>
+  );
+}
+
+/** Edit, Duplicate and Export of one target (Delete is on its page, behind a typed confirmation). */
+export function TargetAdminLinks({ name }: { name: string }) {
+  return (
+    <span class="links">
+      <a href={`/targets/${name}/edit`}>Edit</a> · <a href={`/targets/${name}/duplicate`}>Duplicate</a> ·{' '}
+      <a href={`/targets/${name}/export.json`} download={`${name}.json`}>
+        Export JSON
+      </a>
+    </span>
   );
 }

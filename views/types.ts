@@ -53,3 +53,18 @@ export interface RestartView {
   newPid: number | null;
   detail: string;
 }
+
+/** The target form's contents (views/target-form.tsx): fields named by the target's paths, and its rows. */
+export interface TargetFormValues {
+  fields: Record<string, string>;
+  logs: { name: string; kind: 'file' | 'journal' | 'supervisor'; value: string }[];
+  /** `set`: a value is stored under this name; it is never shown, and a blank value keeps it. */
+  env: { name: string; value: string; set: boolean }[];
+}
+
+/** What the target form is for: a new target, an existing one, or a copy of one (its secrets kept server-side). */
+export interface TargetFormMode {
+  kind: 'create' | 'edit' | 'duplicate';
+  /** The target whose stored secrets a blank env value keeps (edit: itself; duplicate: the original). */
+  secretsFrom: string | null;
+}

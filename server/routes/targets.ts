@@ -1,17 +1,17 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { audit } from '../../db/audit.ts';
-import { forceReleaseTarget, lockHolder } from '../../db/locks.ts';
 import { targets } from '../../db/schema.ts';
 import type { AppEnv } from '../context.ts';
-import { conflict, jsonBody, notFound } from '../errors.ts';
+import { jsonBody, notFound } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { apiDoc } from '../openapi/describe.ts';
 import {
+  deleteTarget,
   describeTarget,
   describeTargets,
   findTargetRow,
   parseTargetBody,
+  releaseTargetLock,
   saveTarget,
   targetBodyDocument,
 } from '../target-service.ts';
@@ -94,14 +94,7 @@ export const targetsApi = new Hono<AppEnv>()
     }),
     requireRole('admin'),
     async (c) => {
-      const { db } = c.var.deps;
-      const name = c.req.param('name');
-      const holder = await lockHolder(db, name);
-      if (holder?.status === 'active') throw conflict(`job ${holder.jobId} is running on ${name}`, holder);
-      const gone = await db.delete(targets).where(eq(targets.name, name)).returning({ name: targets.name });
-      if (gone.length === 0) throw notFound('target');
-      const user = c.var.user!;
-      await audit(db, { id: user.id, name: user.username }, 'target.delete', name);
+      await deleteTarget(c.var.deps, c.var.user!, c.req.param('name'));
       return c.body(null, 204);
     },
   )
@@ -117,12 +110,8 @@ export const targetsApi = new Hono<AppEnv>()
     }),
     requireRole('admin'),
     async (c) => {
-      const { db } = c.var.deps;
       const name = c.req.param('name');
-      const released = await forceReleaseTarget(db, name);
-      if (!released) throw notFound('lock');
-      const user = c.var.user!;
-      await audit(db, { id: user.id, name: user.username }, 'target.lock.force_release', name, { heldBy: released });
+      const released = await releaseTargetLock(c.var.deps, c.var.user!, name);
       return c.json({ target: name, released });
     },
   );

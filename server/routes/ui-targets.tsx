@@ -3,8 +3,6 @@ import { Hono } from 'hono';
 import { listCertificates } from '../../db/certificates.ts';
 import type { Db } from '../../db/client.ts';
 import { targets } from '../../db/schema.ts';
-import { publicSpec } from '../../jobs/lib/repo-credential.ts';
-import type { TargetSpec } from '../../jobs/lib/targets.ts';
 import { CertificatesPage } from '../../views/certificates.tsx';
 import { TargetPage } from '../../views/target-page.tsx';
 import { Overview, TargetRow, TargetsPage } from '../../views/targets.tsx';
@@ -28,12 +26,8 @@ export async function startJob(c: { var: AppEnv['Variables']; header(k: string, 
 
 export const targetPages = new Hono<AppEnv>()
   .get('/targets', requireRole('viewer'), async (c) => {
-    const all = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
     const { hosts, rows } = await overviewViews(c.var.deps);
-    const specs = all.map((r) => ({ name: r.name, json: JSON.stringify(publicSpec(r.spec as TargetSpec), null, 2) }));
-    return c.html(
-      <TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} hosts={hosts} rows={rows} specs={specs} />,
-    );
+    return c.html(<TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} hosts={hosts} rows={rows} />);
   })
   .get('/fragments/overview', requireRole('viewer'), async (c) => {
     const { hosts, rows } = await overviewViews(c.var.deps);
@@ -52,15 +46,18 @@ export const targetPages = new Hono<AppEnv>()
     return c.html(<TargetPage user={c.var.user!} csrfToken={c.var.csrfToken} row={row} restarts={restarts} />);
   })
   .post('/ui/targets', requireRole('admin'), async (c) => {
+    // A JSON document (the import page): an export carries its name, which the form's name overrides.
     const form = await c.req.parseBody();
-    let spec: unknown;
+    let doc: unknown;
     try {
-      spec = JSON.parse(String(form.spec ?? ''));
+      doc = JSON.parse(String(form.spec ?? ''));
     } catch {
       throw badRequest('the definition is not valid JSON');
     }
-    await saveTarget(c.var.deps, c.var.user!, String(form.name ?? ''), spec);
-    c.header('HX-Refresh', 'true');
+    const { name: docName, ...spec } = (doc !== null && typeof doc === 'object' ? doc : {}) as { name?: unknown };
+    const name = String(form.name ?? '').trim() || (typeof docName === 'string' ? docName : '');
+    await saveTarget(c.var.deps, c.var.user!, name, typeof doc === 'object' && !Array.isArray(doc) ? spec : doc);
+    c.header('HX-Redirect', `/targets/${name}`);
     return c.body(null, 204);
   })
   .post('/ui/targets/:name/:mode{restart|reload|start|stop}', requireRole('operator'), async (c) => {
