@@ -7,12 +7,15 @@ const RECONNECT_MS = 2000;
 export interface ChannelListener {
   /** Settles after the first attempt to listen (it keeps retrying after a failure). */
   ready: Promise<void>;
+  /** True while LISTEN is in force on a live connection; notifications may be missed otherwise. */
+  isListening(): boolean;
   stop(): Promise<void>;
 }
 
 /**
  * Calls `onPayload` for each NOTIFY on `channel` until stopped, on a pooled client of its own;
  * reconnects after errors and calls `onReconnect`, since notifications sent meanwhile are lost.
+ * `onLost` is called as soon as a listening connection fails, before any reconnect.
  */
 export function listenChannel(
   db: Db,
@@ -20,6 +23,7 @@ export function listenChannel(
   channel: string,
   onPayload: (payload: string) => void,
   onReconnect: () => void = () => {},
+  onLost: () => void = () => {},
 ): ChannelListener {
   /** The listening client and its one-time release (a dropped connection errors after a stop too). */
   let client: { c: pg.PoolClient; release(destroy: boolean): void } | null = null;
@@ -48,6 +52,7 @@ export function listenChannel(
         log.warn({ err, channel }, 'listening connection lost; reconnecting');
         release(true);
         client = null;
+        onLost();
         again();
       });
       await c.query(`LISTEN ${channel}`);
@@ -74,5 +79,5 @@ export function listenChannel(
       current.release(false);
     }
   }
-  return { ready: connect(), stop };
+  return { ready: connect(), isListening: () => client !== null && !stopped, stop };
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import type { KindEnv } from '../jobs/lib/kind.ts';
 import type { Producer } from '../jobs/lib/queue.ts';
+import type { AuthCache } from './auth/cache.ts';
 import type { SessionUser } from './auth/sessions.ts';
 import type { SignOutReason } from './auth/signed-out.ts';
 import type { HostClient } from './host-client.ts';
@@ -18,6 +19,8 @@ export interface AppDeps {
   log: Logger;
   /** Live reads of a host, answered by one of its workers (DESIGN §9). */
   host: HostClient;
+  /** Token and session checks reused between requests (server/auth/cache.ts); without it each request reads them. */
+  auth?: AuthCache;
   /** Present when a web-tier supervisor runs this process: asks it for a rolling restart. */
   control?: { requestRestart(by: string): Promise<void> };
 }

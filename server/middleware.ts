@@ -14,7 +14,7 @@ export const CSRF_HEADER = 'X-CSRF-Token';
 
 /** Resolves the caller from a bearer token or the session cookie; never rejects by itself. */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, config } = c.var.deps;
+  const { db, config, auth } = c.var.deps;
   c.set('user', null);
   c.set('via', null);
   c.set('sessionId', null);
@@ -22,17 +22,22 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   c.set('signedOut', null);
   const header = c.req.header('Authorization');
   if (header?.startsWith('Bearer ')) {
-    const user = await validateApiToken(db, header.slice(7).trim());
+    const user = await validateApiToken(db, header.slice(7).trim(), auth);
     if (!user) throw new HttpError(401, 'unauthenticated', 'invalid or expired token');
     c.set('user', user);
     c.set('via', 'token');
   } else {
     const token = getCookie(c, SESSION_COOKIE);
     const session = token
-      ? await validateSession(db, token, {
-          idleMs: config.DECKHAND_SESSION_IDLE_HOURS * 3_600_000,
-          maxAgeMs: config.DECKHAND_SESSION_MAX_DAYS * 86_400_000,
-        })
+      ? await validateSession(
+          db,
+          token,
+          {
+            idleMs: config.DECKHAND_SESSION_IDLE_HOURS * 3_600_000,
+            maxAgeMs: config.DECKHAND_SESSION_MAX_DAYS * 86_400_000,
+          },
+          auth,
+        )
       : null;
     if (session && 'ended' in session) {
       c.set('signedOut', await signOutReason(db, session.ended, signedInAtCookie(c)));

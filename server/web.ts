@@ -11,6 +11,7 @@ import { createNotifier } from '../jobs/lib/notifier.ts';
 import { createProducer } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { createApp } from './app.ts';
+import { AuthCache } from './auth/cache.ts';
 import { createHostClient } from './host-client.ts';
 import { stopWithParent } from './supervisor.ts';
 import { reloadTls, tlsServeOptions } from './tls.ts';
@@ -31,6 +32,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
   const database = connectDatabase(databaseUrl, 10);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
   const host = createHostClient(database.db, log);
+  const auth = new AuthCache(database.db, log);
   const control = { requestRestart: async (by: string) => void process.send?.({ type: RESTART_MESSAGE, by }) };
   const app = createApp({
     config,
@@ -41,6 +43,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
     log,
     host,
     control,
+    auth,
   });
   const server = serve({
     fetch: app.fetch,
@@ -68,6 +71,7 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
       clearInterval(sweep);
       await producer.close().catch(() => {});
       await host.close().catch(() => {});
+      await auth.close().catch(() => {});
       await database.close().catch(() => {});
       process.exit(0);
     });

@@ -116,6 +116,7 @@ describe('login (Lucia-style sessions, argon2id)', () => {
       await h.database.db.execute(
         sql`UPDATE sessions SET ${sql.raw(column)} = now() - ${ago}::interval WHERE id = ${token.split('.')[0]}`,
       );
+      await h.auth.settle(); // a change behind the web tier's back: wait until its cache has heard the NOTIFY
       const res = await h.app.request('/api/jobs', { headers: { Cookie: `deckhand_session=${token}` } });
       expect(res.status, column).toBe(401);
     }

@@ -39,6 +39,7 @@ describe('the login page says why the browser was signed out', () => {
     await h.database.pool.query(`UPDATE sessions SET last_active_at = now() - interval '13 hours' WHERE user_id = $1`, [
       u.id,
     ]);
+    await h.auth.settle(); // a change behind the web tier's back: wait until its cache has heard the NOTIFY
     const res = await open(cookie);
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/login?reason=expired');
@@ -53,6 +54,7 @@ describe('the login page says why the browser was signed out', () => {
     await h.database.pool.query(`UPDATE sessions SET created_at = now() - interval '8 days' WHERE user_id = $1`, [
       u.id,
     ]);
+    await h.auth.settle();
     expect((await open(cookie)).headers.get('location')).toBe('/login?reason=expired');
   });
 
@@ -60,6 +62,7 @@ describe('the login page says why the browser was signed out', () => {
     const u = await h.user('operator');
     const cookie = await signIn(u);
     expect(await invalidateUserSessions(h.database.db, u.id)).toBeGreaterThan(0);
+    await h.auth.settle();
     const res = await open(cookie);
     expect(res.headers.get('location')).toBe('/login?reason=elsewhere');
     expect(await loginText('/login?reason=elsewhere')).toContain('You were signed out elsewhere');
@@ -77,6 +80,7 @@ describe('the login page says why the browser was signed out', () => {
     const startedAt = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 5));
     const gone = await h.database.pool.query('DELETE FROM sessions');
+    await h.auth.settle();
     await writeRestartState(h.database.db, {
       state: 'done',
       by: 'admin',
@@ -93,6 +97,7 @@ describe('the login page says why the browser was signed out', () => {
     const after = await h.user('viewer');
     const afterCookie = await signIn(after);
     await invalidateUserSessions(h.database.db, after.id);
+    await h.auth.settle();
     expect((await open(afterCookie)).headers.get('location')).toBe('/login?reason=elsewhere');
   });
 

@@ -339,6 +339,7 @@ describe('tokens API and page', () => {
     const t = { ...viewer, token: r.json.token };
     await api(h, t, 'GET', '/api/jobs');
     await h.database.db.execute(sql`UPDATE api_tokens SET last_used_at = '2020-01-01' WHERE id = ${r.json.id}`);
+    await h.auth.settle(); // a change behind the web tier's back: wait until its cache has heard the NOTIFY
     await api(h, t, 'GET', '/api/jobs');
     const touched = await h.database.db.execute(
       sql`SELECT last_used_at > now() - interval '1 minute' AS recent FROM api_tokens WHERE id = ${r.json.id}`,
@@ -347,6 +348,7 @@ describe('tokens API and page', () => {
     await h.database.db.execute(
       sql`UPDATE api_tokens SET last_used_at = now() - interval '30 seconds' WHERE id = ${r.json.id}`,
     );
+    await h.auth.settle();
     const before = await h.database.db.execute(
       sql`SELECT last_used_at::text AS at FROM api_tokens WHERE id = ${r.json.id}`,
     );

@@ -18,7 +18,10 @@ function secureCookies(c: Context<AppEnv>): boolean {
  */
 export async function beginSession(c: Context<AppEnv>, userId: string): Promise<void> {
   const { db, config } = c.var.deps;
-  if (c.var.sessionId) await invalidateSession(db, c.var.sessionId);
+  if (c.var.sessionId) {
+    await invalidateSession(db, c.var.sessionId);
+    await c.var.deps.auth?.settle(); // every web process now refuses the old cookie
+  }
   const session = await createSession(db, userId);
   setCookie(c, SESSION_COOKIE, session.token, {
     httpOnly: true,

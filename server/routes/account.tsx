@@ -27,6 +27,7 @@ async function changeMine(c: Context<AppEnv>, body: z.infer<typeof passwordChang
     throw err;
   }
   if (c.var.via === 'session') await beginSession(c, user.id);
+  else await c.var.deps.auth?.settle(); // every web process now refuses the ended sessions
 }
 
 export const accountRoutes = new Hono<AppEnv>()

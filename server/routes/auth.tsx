@@ -54,6 +54,7 @@ export const authRoutes = new Hono<AppEnv>()
     if (c.var.sessionId && c.var.user) {
       await invalidateSession(db, c.var.sessionId);
       await audit(db, { id: c.var.user.id, name: c.var.user.username }, 'auth.logout', c.var.user.username);
+      await c.var.deps.auth?.settle(); // every web process now refuses the cookie
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     deleteSignedInCookie(c);

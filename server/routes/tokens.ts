@@ -66,6 +66,7 @@ export async function revokeVisibleToken(c: Context<AppEnv>, id: string) {
   const t = await findToken(db, id);
   if (!t || (t.userId !== c.var.user!.id && !isAdmin(c))) throw notFound('token');
   if (await revokeToken(db, id)) await audit(db, actorOf(c), 'token.revoke', t.username, { id });
+  await c.var.deps.auth?.settle(); // every web process now refuses it
 }
 
 const tag = 'tokens';

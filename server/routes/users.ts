@@ -70,6 +70,7 @@ export async function patchUser(c: Context<AppEnv>, username: string, change: Ac
     throw accountHttpError(err);
   });
   if (r.rotate && r.user.id === me.id && c.var.via === 'session') await beginSession(c, me.id);
+  await c.var.deps.auth?.settle(); // every web process now refuses what this change ended
   return r;
 }
 

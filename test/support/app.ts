@@ -9,6 +9,7 @@ import { kindEnv } from '../../jobs/lib/kind.ts';
 import { createProducer, migrateQueueBackend, type Producer, type QueueSettings } from '../../jobs/lib/queue.ts';
 import { createApp } from '../../server/app.ts';
 import { createUser } from '../../server/auth/accounts.ts';
+import { AuthCache } from '../../server/auth/cache.ts';
 import { createSession } from '../../server/auth/sessions.ts';
 import { createApiToken } from '../../server/auth/tokens.ts';
 import { createHostClient, type HostClient } from '../../server/host-client.ts';
@@ -30,6 +31,8 @@ export interface Harness {
   registry: HandlerRegistry;
   /** The web tier's side of the host seam; the harness's workers answer for config.DECKHAND_HOST_NAME. */
   host: HostClient;
+  /** The app's token and session cache: a test that changes users, sessions or tokens in SQL awaits `auth.settle()`. */
+  auth: AuthCache;
   startWorker(): Promise<WorkerService>;
   user(role: Role, name?: string): Promise<TestUser>;
   close(): Promise<void>;
@@ -74,7 +77,18 @@ export async function harness(
   const producer = await createProducer(queue);
   const registry = opts.registry ?? shippedHandlers;
   const host = createHostClient(database.db, log);
-  const app = createApp({ config, db: database.db, producer, registry, env: kindEnv(config, database.db), log, host });
+  const auth = new AuthCache(database.db, log);
+  await auth.ready;
+  const app = createApp({
+    config,
+    db: database.db,
+    producer,
+    registry,
+    env: kindEnv(config, database.db),
+    log,
+    host,
+    auth,
+  });
   const workers: WorkerService[] = [];
   return {
     config,
@@ -84,6 +98,7 @@ export async function harness(
     app,
     registry,
     host,
+    auth,
     async startWorker() {
       const w = await startWorkerService(config, queue, database.db, registry, log, () => {});
       workers.push(w);
@@ -106,6 +121,7 @@ export async function harness(
         await Promise.all(workers.map((w) => w.close(1000)));
         await producer.close();
         await host.close();
+        await auth.close();
         await database.drop();
       } finally {
         fs.rmSync(dataDir, { recursive: true, force: true });
