@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
@@ -112,6 +113,23 @@ describe('the target form in headless Chromium', () => {
     await answerConfirm(page, 'back', 'keep');
     expect(page.url()).toBe(`${rig.base}/targets/keep`);
     expect((await api(h, admin, 'GET', '/api/targets/keep')).status).toBe(200);
+  });
+
+  it('force-releases a stuck lock from the target page after a red confirmation, audited', async () => {
+    const job = await api(h, admin, 'POST', '/api/jobs', { kind: 'script', script: 'steps', params: { count: 1 } });
+    expect(job.status).toBe(202);
+    await h.database.db.execute(sql`INSERT INTO target_locks (target, job_id) VALUES ('keep', ${job.json.id})`);
+    const page = await rig.signIn('boss');
+    await page.goto(`${rig.base}/targets/keep`);
+    await page.click('button:has-text("Force-release lock")');
+    const asked = await answerConfirm(page, 'confirm');
+    expect(asked).toMatchObject({ action: 'Release the lock', danger: true });
+    expect(asked.message).toContain(`Job ${job.json.id.slice(0, 8)} (script) holds it`);
+    await expect.poll(() => page.locator('button:has-text("Force-release lock")').count()).toBe(0);
+    const audit = await h.database.db.execute(
+      sql`SELECT actor, details FROM audit_log WHERE action = 'target.lock.force_release' AND subject = 'keep'`,
+    );
+    expect(audit.rows).toEqual([{ actor: 'boss', details: { heldBy: job.json.id } }]);
   });
 
   it('Restart Deckhand asks for the typed word; going back restarts nothing', async () => {

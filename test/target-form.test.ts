@@ -88,6 +88,9 @@ describe('the target form, its Edit, Duplicate, Delete and JSON import/export (a
         ['tls.certPath', 'certs/shop.crt'],
         ['tls.keyPath', '/etc/ssl/shop.key'],
         ['tls.probe', '127.0.0.1:443'],
+        ['logs.name', 'errors'],
+        ['logs.kind', 'file'],
+        ['logs.value', 'log/error.log'],
       ]);
     const res = await post(admin, '/ui/targets/form', bad);
     expect(res.status).toBe(400);
@@ -95,6 +98,9 @@ describe('the target form, its Edit, Duplicate, Delete and JSON import/export (a
     expect(errorBeside(html, 'unit')).toBe('a unit name such as nginx.service');
     expect(errorBeside(html, 'tls.certPath')).toBe('must be an absolute path');
     expect(errorBeside(html, 'tls.keyPath')).toBeNull();
+    // The second log row (the blank one is dropped), named by its place among the rows.
+    expect(errorBeside(html, 'logs.1')).toBe('must be an absolute path');
+    expect(errorBeside(html, 'logs.0')).toBeNull();
     expect(html).toContain('id="target-form"');
     expect(html).toContain('value="certs/shop.crt"');
     // A secret typed in is not echoed back.
