@@ -1,4 +1,5 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
+import { confirmAttrs } from './confirm.tsx';
 import { Layout } from './layout.tsx';
 import { Time } from './time.tsx';
 
@@ -95,7 +96,11 @@ function ChannelsCard({ channels }: { channels: ChannelView[] }) {
                   class="danger"
                   hx-post={`/ui/notifications/channels/${ch.id}/delete`}
                   hx-target="#channels-error"
-                  hx-confirm={`Delete channel ${ch.name}? Its rules are deleted with it.`}
+                  {...confirmAttrs({
+                    message: `Delete channel ${ch.name}? Its rules are deleted with it, and nothing more is sent there.`,
+                    action: `Delete ${ch.name}`,
+                    danger: true,
+                  })}
                 >
                   Delete
                 </button>
@@ -177,7 +182,11 @@ function RulesCard({ rules }: { rules: RuleView[] }) {
                   class="danger"
                   hx-post={`/ui/notifications/rules/${r.id}/delete`}
                   hx-target="#rules-error"
-                  hx-confirm={`Delete rule ${r.name}?`}
+                  {...confirmAttrs({
+                    message: `Delete rule ${r.name}? Its events are no longer sent to ${r.channel}.`,
+                    action: `Delete ${r.name}`,
+                    danger: true,
+                  })}
                 >
                   Delete
                 </button>
