@@ -179,6 +179,10 @@ describe('the deckhand CLI (real processes, real database)', () => {
     expect(row).not.toMatch(/never\s+active$/); // it was used just now
     expect(list.stdout).not.toContain(token.split('.')[1]);
     expect((await cli(['token', 'list'])).stdout).toContain('olga');
+    const listed = JSON.parse((await cli(['token', 'list', '--user', 'tokenuser', '--json'])).stdout);
+    expect(listed.items).toContainEqual(expect.objectContaining({ id, user: 'tokenuser', revokedAt: null }));
+    const made = JSON.parse((await cli(['token', 'create', '--user', 'olga', '--expires', '1d', '--json'])).stdout);
+    expect(made).toMatchObject({ user: 'olga', token: expect.stringMatching(/^dh_/), expiresAt: expect.any(String) });
 
     expect((await cli(['token', 'revoke', id])).stdout).toBe(`revoked token ${id} of tokenuser\n`);
     expect((await cli(['jobs'], env)).stderr).toMatch(/401/);

@@ -1,6 +1,6 @@
 import type { ApiClient } from './client.ts';
 import { CliError } from './errors.ts';
-import { emit, type OutputOptions } from './output.ts';
+import { emit, type OutputOptions, table } from './output.ts';
 import { readStdin } from './stdin.ts';
 
 /** `deckhand users|tokens …` over the API: what the Users and Tokens pages do, from a laptop. */
@@ -29,18 +29,6 @@ export interface AccountOptions extends OutputOptions {
 
 const usersUsage =
   'usage: deckhand users [add NAME --role ROLE --password-stdin | passwd NAME --password-stdin | role NAME ROLE | disable NAME | enable NAME]';
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 const formatUser = (u: ApiUser) => `${u.username}: ${u.role}, ${u.disabled ? 'disabled' : 'enabled'}`;
 

@@ -12,10 +12,18 @@ import {
   UserExistsError,
 } from '../auth/accounts.ts';
 import { DEFAULT_TOKEN_DAYS, issueApiToken } from '../auth/tokens.ts';
+import { toApiToken } from '../routes/tokens.ts';
 import { CliError } from './errors.ts';
 import { withDatabase } from './host.ts';
+import { table } from './output.ts';
 
 /** Host-side user and token commands: straight against the database, acting as the OS user. */
+
+/** What a host-side command prints: a sentence or table, or with --json the data (in the API's shapes). */
+export interface HostResult {
+  text: string;
+  data: unknown;
+}
 
 const cliActor = () => ({ id: null, name: `cli:${os.userInfo().username}` });
 
@@ -35,26 +43,33 @@ const asCliError = (err: unknown): never => {
   throw known ? new CliError(err.message) : err;
 };
 
-export async function userAdd(config: Config, name: string, role: string, password: string): Promise<string> {
+const apiUser = (u: { username: string; role: string; disabled: boolean }) => ({
+  username: u.username,
+  role: u.role,
+  disabled: u.disabled,
+});
+
+export async function userAdd(config: Config, name: string, role: string, password: string): Promise<HostResult> {
   checkName(name);
   checkRole(role);
   checkPassword(password);
   return withDatabase(config, async ({ db }) => {
     const u = await createUser(db, name, role, password).catch(asCliError);
     await audit(db, cliActor(), 'user.create', u.username, { role: u.role });
-    return `created ${u.username} (${u.role})`;
+    return { text: `created ${u.username} (${u.role})`, data: apiUser(u) };
   });
 }
 
 /** `user passwd|role|disable|enable`: one change, audited, ending sessions as the API does. */
-export async function userChange(config: Config, name: string, change: AccountChange): Promise<string> {
+export async function userChange(config: Config, name: string, change: AccountChange): Promise<HostResult> {
   checkName(name);
   if (change.role !== undefined) checkRole(change.role);
   if (change.password !== undefined) checkPassword(change.password);
   return withDatabase(config, async ({ db }) => {
     const r = await changeAccount(db, cliActor(), name, change, null).catch(asCliError);
     const state = r.user.disabled ? 'disabled' : 'enabled';
-    return `${r.user.username}: ${r.user.role}, ${state}; ${r.sessionsEnded} session(s) ended`;
+    const text = `${r.user.username}: ${r.user.role}, ${state}; ${r.sessionsEnded} session(s) ended`;
+    return { text, data: { ...apiUser(r.user), sessionsEnded: r.sessionsEnded } };
   });
 }
 
@@ -66,20 +81,21 @@ export function parseExpiry(text: string): Date {
   return new Date(Date.now() + Number(m[1]) * unit);
 }
 
-export async function tokenCreate(config: Config, name: string, expires: string | undefined): Promise<string> {
+export async function tokenCreate(config: Config, name: string, expires: string | undefined): Promise<HostResult> {
   const expiresAt = parseExpiry(expires ?? `${DEFAULT_TOKEN_DAYS}d`);
   return withDatabase(config, async ({ db }) => {
     const user = await findUser(db, name);
     if (!user) throw new CliError(`no user named ${name}`);
     const t = await issueApiToken(db, user.id, expiresAt);
     await audit(db, cliActor(), 'token.create', user.username, { id: t.id, expiresAt: expiresAt.toISOString() });
-    return t.token;
+    const data = { id: t.id, user: user.username, token: t.token, expiresAt: expiresAt.toISOString() };
+    return { text: t.token, data };
   });
 }
 
 const day = (d: Date | null, none: string) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) : none);
 
-export async function tokenList(config: Config, name: string | undefined): Promise<string> {
+export async function tokenList(config: Config, name: string | undefined): Promise<HostResult> {
   return withDatabase(config, async ({ db }) => {
     let userId: string | undefined;
     if (name) {
@@ -88,30 +104,24 @@ export async function tokenList(config: Config, name: string | undefined): Promi
       userId = user.id;
     }
     const now = Date.now();
-    const rows = (await listTokens(db, userId)).map((t) => {
+    const tokens = await listTokens(db, userId);
+    const rows = tokens.map((t) => {
       const state = t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt.getTime() <= now ? 'expired' : 'active';
       return [t.id, t.username, day(t.createdAt, ''), day(t.expiresAt, 'never'), day(t.lastUsedAt, 'never'), state];
     });
-    const table = [['ID', 'USER', 'CREATED', 'EXPIRES', 'LAST USED', 'STATE'], ...rows];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-    return table
-      .map((r) =>
-        r
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n');
+    const text = table([['ID', 'USER', 'CREATED', 'EXPIRES', 'LAST USED', 'STATE'], ...rows]);
+    return { text, data: { items: tokens.map(toApiToken) } };
   });
 }
 
-export async function tokenRevoke(config: Config, id: string): Promise<string> {
+export async function tokenRevoke(config: Config, id: string): Promise<HostResult> {
   if (!/^[a-z2-7]{1,64}$/.test(id)) throw new CliError('a token id is what `deckhand token list` shows');
   return withDatabase(config, async ({ db }) => {
     const t = await findToken(db, id);
     if (!t) throw new CliError(`no token ${id}`);
-    if (!(await revokeToken(db, id))) return `token ${id} was already revoked`;
+    const data = { id, user: t.username, revoked: true };
+    if (!(await revokeToken(db, id))) return { text: `token ${id} was already revoked`, data };
     await audit(db, cliActor(), 'token.revoke', t.username, { id });
-    return `revoked token ${id} of ${t.username}`;
+    return { text: `revoked token ${id} of ${t.username}`, data };
   });
 }

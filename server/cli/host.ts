@@ -34,10 +34,10 @@ export async function withDatabase<T>(config: Config, fn: (db: Database, url: st
   }
 }
 
-export async function migrate(config: Config): Promise<string> {
+export async function migrate(config: Config): Promise<{ text: string; data: unknown }> {
   return withDatabase(config, async ({ db }, url) => {
     await migrateDatabase(db);
     await migrateQueueBackend({ name: config.DECKHAND_QUEUE, databaseUrl: url, redisUrl: config.REDIS_URL });
-    return 'database is up to date';
+    return { text: 'database is up to date', data: { migrated: true } };
   });
 }

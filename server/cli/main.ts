@@ -1,9 +1,10 @@
 import { ConfigError, loadConfig } from '../../config.ts';
 import type { Role } from '../../db/users.ts';
-import { tokenCreate, tokenList, tokenRevoke, userAdd, userChange } from './accounts.ts';
+import { type HostResult, tokenCreate, tokenList, tokenRevoke, userAdd, userChange } from './accounts.ts';
 import { apiCommand, type Flags, fail, parseArgv } from './commands.ts';
 import { runMain } from './errors.ts';
 import { migrate } from './host.ts';
+import { emit } from './output.ts';
 import { apiCommands, apiUsage, hostCommands, hostUsage } from './spec.ts';
 import { readStdin } from './stdin.ts';
 
@@ -22,7 +23,7 @@ async function password(o: Flags): Promise<string> {
 }
 
 /** The host-side commands, or null when `words` is not one of them. */
-async function hostCommand([cmd, sub, name, arg]: string[], o: Flags): Promise<string | null> {
+async function hostCommand([cmd, sub, name, arg]: string[], o: Flags): Promise<HostResult | null> {
   const config = () => loadConfig();
   switch (`${cmd} ${sub ?? ''}`.trim()) {
     case 'user add':
@@ -56,7 +57,7 @@ runMain(
     }
     const done = await hostCommand(positionals, o);
     if (done !== null) {
-      console.log(done);
+      emit(o, done.data, done.text);
       return 0;
     }
     if (!(positionals[0] in apiCommands)) fail(`unknown command: ${positionals.join(' ')}\n\n${usage}`, 2);
