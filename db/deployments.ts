@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { terminalStatuses } from './job-states.ts';
 import { deployments, jobs, users } from './schema.ts';
@@ -59,12 +59,22 @@ export async function findLiveRelease(db: Db, target: string, release: string) {
   return rows.find((r) => r.release === release) ?? null;
 }
 
-/** Deploys of a target whose migrate step ran (their schema changes stay on a rollback past them). */
-export async function migratingDeploys(db: Db, target: string) {
+/**
+ * Deploys of a target whose migrate step ran (their schema changes stay on a rollback past them),
+ * after `since` when given: only those after the oldest release still offered matter, and a year of
+ * deploys must not be read for every page.
+ */
+export async function migratingDeploys(db: Db, target: string, since?: Date) {
   return db
     .select({ jobId: deployments.jobId, release: deployments.release, at: deployments.createdAt })
     .from(deployments)
-    .where(and(eq(deployments.target, target), eq(deployments.migrated, true)));
+    .where(
+      and(
+        eq(deployments.target, target),
+        eq(deployments.migrated, true),
+        since ? gt(deployments.createdAt, since) : undefined,
+      ),
+    );
 }
 
 /** Of those, the ones after a release was last made live (`at` from liveReleases). */
@@ -95,8 +105,19 @@ export async function markPruned(db: Db, target: string, releases: string[]): Pr
     .where(and(eq(deployments.target, target), inArray(deployments.release, releases)));
 }
 
-/** The deployments page: every deploy job of every target (or one), newest first, with how far it got. */
+/**
+ * The deployments page: every deploy job of every target (or one), newest first, with how far it got.
+ * The page's jobs are picked first (an index scan of jobs_deploys_idx or jobs_kind_num_idx that stops
+ * at `limit`), then joined: joining first made PostgreSQL read every deploy of the target.
+ */
 export async function listDeployments(db: Db, opts: { target?: string; limit: number }) {
+  const page = db
+    .select({ num: jobs.num })
+    .from(jobs)
+    .where(and(eq(jobs.kind, 'deploy'), opts.target ? eq(jobs.target, opts.target) : undefined))
+    .orderBy(desc(jobs.num))
+    .limit(opts.limit)
+    .as('page');
   return db
     .select({
       jobId: jobs.id,
@@ -111,9 +132,8 @@ export async function listDeployments(db: Db, opts: { target?: string; limit: nu
       d: deployments,
     })
     .from(jobs)
+    .innerJoin(page, eq(page.num, jobs.num))
     .innerJoin(users, eq(users.id, jobs.requestedBy))
     .leftJoin(deployments, eq(deployments.jobId, jobs.id))
-    .where(and(eq(jobs.kind, 'deploy'), opts.target ? eq(jobs.target, opts.target) : undefined))
-    .orderBy(desc(jobs.num))
-    .limit(opts.limit);
+    .orderBy(desc(jobs.num));
 }

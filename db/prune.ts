@@ -124,7 +124,7 @@ async function pruneAudit(db: Db, keepDays: number, run: Run) {
     const n = await rowCount(
       db,
       `DELETE FROM audit_log WHERE id = ANY(ARRAY(
-         SELECT id FROM audit_log WHERE at < now() - $1::interval ORDER BY at LIMIT $2))`,
+         SELECT id FROM audit_log WHERE at < now() - $1::interval LIMIT $2))`,
       [days(keepDays), batch],
     );
     counts.batches++;

@@ -140,14 +140,16 @@ export const jobs = pgTable(
      * The job list's keyset pages (`GET /api/jobs`, the dashboard) read the page's `num`s with an
      * index-only scan of one of these three, then fetch those rows: the trailing columns (INCLUDE in
      * effect; drizzle cannot say INCLUDE) let a second filter (status and kind, kind and target…) be
-     * checked in the index, never in the table.
+     * checked in the index, never in the table. Ascending on purpose: scanned backwards, an ascending
+     * index yields `ORDER BY num DESC` (NULLS FIRST); drizzle's `.desc()` means DESC NULLS LAST, which
+     * that ORDER BY cannot use (measured: PostgreSQL then sorted or walked the whole num index).
      */
-    index('jobs_status_num_idx').on(t.status, t.num.desc(), t.kind, t.target),
-    index('jobs_kind_num_idx').on(t.kind, t.num.desc(), t.status, t.target),
+    index('jobs_status_num_idx').on(t.status, t.num, t.kind, t.target),
+    index('jobs_kind_num_idx').on(t.kind, t.num, t.status, t.target),
     /** Also the latest jobs of one target (dashboard rows, unexpected-restart checks). */
-    index('jobs_target_num_idx').on(t.target, t.num.desc(), t.kind, t.status).where(sql`target IS NOT NULL`),
+    index('jobs_target_num_idx').on(t.target, t.num, t.kind, t.status).where(sql`target IS NOT NULL`),
     /** The deployments page of one target (a small partial index: deploys only). */
-    index('jobs_deploys_idx').on(t.target, t.num.desc()).where(sql`kind = 'deploy'`),
+    index('jobs_deploys_idx').on(t.target, t.num).where(sql`kind = 'deploy'`),
     index('jobs_lease_idx').on(t.leaseExpiresAt).where(sql`status = 'active'`),
     /** Pruning's two scans, oldest first: whole old jobs, and ended jobs whose output is still kept. */
     index('jobs_finished_idx').on(t.finishedAt).where(sql`finished_at IS NOT NULL`),
@@ -186,9 +188,9 @@ export const auditLog = pgTable(
     /** The since/until filters, and pruning (oldest first). */
     index('audit_at_idx').on(t.at.desc()),
     /** The audit page's filters, newest first: a rare actor, action or subject is found without a scan. */
-    index('audit_actor_id_idx').on(t.actor, t.id.desc()),
-    index('audit_action_id_idx').on(t.action, t.id.desc()),
-    index('audit_subject_id_idx').on(t.subject, t.id.desc()).where(sql`subject IS NOT NULL`),
+    index('audit_actor_id_idx').on(t.actor, t.id),
+    index('audit_action_id_idx').on(t.action, t.id),
+    index('audit_subject_id_idx').on(t.subject, t.id).where(sql`subject IS NOT NULL`),
   ],
 );
 
@@ -262,7 +264,12 @@ export const deployments = pgTable(
     createdAt: tstz('created_at').notNull().defaultNow(),
     finishedAt: tstz('finished_at'),
   },
-  (t) => [index('deployments_target_idx').on(t.target, t.createdAt.desc())],
+  (t) => [
+    index('deployments_target_idx').on(t.target, t.createdAt.desc()),
+    /** The releases a target can roll back to (live once, directory kept): a handful, however long the history. */
+    index('deployments_live_idx').on(t.target, t.createdAt.desc()).where(sql`phase = 'live' AND NOT pruned`),
+    index('deployments_migrated_idx').on(t.target, t.createdAt).where(sql`migrated`),
+  ],
 );
 
 /**

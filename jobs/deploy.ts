@@ -69,7 +69,7 @@ export async function checkRollback(env: KindEnv, target: string, req: DeployReq
       release: ['pick one from the deployments page'],
     });
   }
-  const since = migratedSince(await migratingDeploys(env.db, target), recorded.at);
+  const since = migratedSince(await migratingDeploys(env.db, target, recorded.at), recorded.at);
   if (since.length > 0 && !req.acknowledgeMigrations) {
     throw new JobConflictError(
       `migrations ran since ${req.release} (in ${since.map((s) => s.release).join(', ')}); rolling back does not undo them. Send "acknowledgeMigrations": true to roll back anyway.`,

@@ -48,7 +48,9 @@ export function liveReleaseOf(history: ApiDeployment[]): string | null {
 /** Releases a rollback may go to, newest first, each with the migrations that ran since it. */
 export async function rollbackChoices(deps: AppDeps, target: string, history: ApiDeployment[]) {
   const current = liveReleaseOf(history);
-  const [releases, migrating] = await Promise.all([liveReleases(deps.db, target), migratingDeploys(deps.db, target)]);
+  const releases = await liveReleases(deps.db, target);
+  const oldest = releases.reduce<Date | undefined>((min, r) => (!min || r.at < min ? r.at : min), undefined);
+  const migrating = releases.length > 0 ? await migratingDeploys(deps.db, target, oldest) : [];
   return releases.map((r) => ({
     release: r.release!,
     sha: r.sha,

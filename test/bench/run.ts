@@ -6,6 +6,7 @@
  *   BENCH_BACKEND=redis|postgres (default redis)  BENCH_JOBS (default 5000)
  *   BENCH_CONCURRENCY: worker concurrency (default 16)
  *   TEST_DATABASE_URL / TEST_REDIS_URL: the services, as for the tests
+ *   BENCH_HISTORY_JOBS, BENCH_HISTORY_SMALL, BENCH_HISTORY_MS: the history section (test/bench/history.ts)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import { createApiToken } from '../../server/auth/tokens.ts';
 import { eventually, sleep } from '../support/app.ts';
 import { freshDatabase, redisUrl } from '../support/db.ts';
 import { freePort } from '../support/redis.ts';
+import { historyBench } from './history.ts';
 import { measureRps, percentile, request, round, withConcurrency } from './load.ts';
 import { printedReady, start, stop } from './processes.ts';
 
@@ -146,6 +148,8 @@ const pickup = await pickupAtIdle();
 const frag = await fragments();
 await Promise.all([stop(worker), stop(web)]);
 await database.drop();
+// History at scale (retention issue): its own database and web process, seeded with generate_series.
+const history = await historyBench(services, say);
 // In its own process, so that its peak RSS is the log reader's alone.
 const logPaging = JSON.parse(
   execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/log-paging.ts'], { encoding: 'utf8' })
@@ -175,6 +179,7 @@ console.log(
     hello_fragment_rps: round(frag.helloRps),
     history_rows: frag.rows,
     ...logPaging,
+    ...history,
   }),
 );
 process.exit(0);
