@@ -15,7 +15,7 @@ export const settingsSchema = z.object({
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
-export async function readSettings(db: Db): Promise<Settings> {
+export async function readSettings(db: Pick<Db, 'select'>): Promise<Settings> {
   const rows = await db.select().from(settings);
   return settingsSchema.parse(Object.fromEntries(rows.map((r) => [r.key, r.value])));
 }

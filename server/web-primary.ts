@@ -1,7 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import { type ColdStartOutcome, databaseNow, endSessionsOnColdStart } from '../db/cold-start.ts';
 import { listenControl } from '../db/control.ts';
 import { readRestartState, readSettings, writeRestartState } from '../db/settings.ts';
 import { logicalAppDir, releaseToRun } from './release-dir.ts';
@@ -94,6 +96,9 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
 
   return {
     async start() {
+      // When this process began, on the database's clock: a cold-start sign-out that ran after it
+      // (another supervisor starting at the same time) covers this start too.
+      const startedAt = new Date((await databaseNow(db)).getTime() - process.uptime() * 1000);
       // Each web process accepts from the shared socket itself (no hand-off through this process),
       // so one that stops accepting leaves pending connections to the others instead of losing them.
       cluster.schedulingPolicy = cluster.SCHED_NONE;
@@ -105,6 +110,9 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
       stopListening = listener.stop;
       // Heard before any web process serves: once the tier answers, restarts and TLS reloads reach it.
       await listener.ready;
+      // A cold start ends every session before any web process of it serves (a rolling restart, a
+      // TLS reload and a crashed web process replaced here never come this way).
+      logColdStart(log, await endSessionsOnColdStart(db, startedAt, { pid: process.pid, host: os.hostname() }));
       const starting = Array.from({ length: config.DECKHAND_WEB_PROCESSES }, fork);
       await Promise.all(starting.map(listening));
       const last = await readRestartState(db);
@@ -120,4 +128,16 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
       await Promise.all([...current].map(retire));
     },
   };
+}
+
+function logColdStart(log: Logger, outcome: ColdStartOutcome): void {
+  if (outcome.kind === 'signed-out') {
+    const n = outcome.marker.signedOut;
+    log.info({ sessions: n }, `cold start: signed out ${n} sessions`);
+  } else if (outcome.kind === 'kept') {
+    log.info('cold start: sessions kept (the logoutOnRestart setting is off)');
+  } else {
+    const { pid, host, at } = outcome.by;
+    log.info({ pid, host, at }, 'cold start: sessions already ended by the web tier starting with this one');
+  }
 }

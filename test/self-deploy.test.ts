@@ -197,6 +197,11 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     expect(done.pids.some((p: number) => before.pids.includes(p))).toBe(false);
     const sessions = await h.database.db.$client.query('SELECT count(*)::int AS n FROM sessions');
     expect(sessions.rows[0].n).toBe(0);
+    // Neither the deploy's restart nor this one was a cold start: only the tier's first start signed out as one.
+    const coldStarts = await h.database.db.$client.query(
+      "SELECT 1 FROM audit_log WHERE action = 'deckhand.cold_start'",
+    );
+    expect(coldStarts.rowCount).toBe(1);
   });
 
   it('the settings page restarts Deckhand after a warning, shows it restarting, then sends the admin to login', async () => {

@@ -24,7 +24,7 @@ describe('Deckhand serving TLS itself: a cert-reload of target self swaps the ce
 
   beforeAll(async () => {
     h = await harness();
-    [admin, viewer] = await Promise.all([h.user('admin'), h.user('viewer')]);
+    admin = await h.user('admin');
     await h.startWorker();
     dir = scratchDir('self-tls');
     const first = await makeCert(dir, 'first', ['localhost', '127.0.0.1']);
@@ -38,6 +38,8 @@ describe('Deckhand serving TLS itself: a cert-reload of target self swaps the ce
       env: { DECKHAND_TLS_CERT: path.join(dir, 'live.crt'), DECKHAND_TLS_KEY: path.join(dir, 'live.key') },
     });
     await eventually(async () => (await get(port, '/healthz').catch(() => null))?.status === 200, 30_000, 'https');
+    // Signed in after the web tier's cold start, which ends the sessions made before it (DESIGN §6).
+    viewer = await h.user('viewer');
     const put = await api(h, admin, 'PUT', '/api/targets/deckhand', {
       manager: 'self',
       names: ['localhost'],
@@ -88,5 +90,10 @@ describe('Deckhand serving TLS itself: a cert-reload of target self swaps the ce
     const page = await get(port, '/', viewer.cookie);
     expect(page.status).toBe(200); // still signed in: not sent to /login
     expect(page.body).toContain(viewer.username);
+    // The reload was no cold start: the web tier's own one, at its start, is the only sign-out on record.
+    const coldStarts = await h.database.db.$client.query(
+      "SELECT 1 FROM audit_log WHERE action = 'deckhand.cold_start'",
+    );
+    expect(coldStarts.rowCount).toBe(1);
   });
 });

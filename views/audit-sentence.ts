@@ -63,6 +63,7 @@ const phrases: Record<string, Phrase> = {
   'certificate.upload': () => 'uploaded a certificate',
   'settings.update': () => 'changed the settings',
   'deckhand.restart': () => 'restarted Deckhand',
+  'deckhand.cold_start': (_s, d) => `started the web tier cold and signed out ${Number(d.signedOut ?? 0)} sessions`,
   'logs.read': (s, d) => `${d.follow ? 'followed' : 'read'} the logs of ${s}`,
 };
 

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie } from 'hono/cookie';
 import type { Db } from '../../db/client.ts';
+import { readColdStart } from '../../db/cold-start.ts';
 import { readRestartState } from '../../db/settings.ts';
 import type { AppEnv } from '../context.ts';
 
@@ -10,7 +11,7 @@ import type { AppEnv } from '../context.ts';
  * ended by a restart's sign-out or by something else (a sign-out, a password or role change, an
  * admin disabling the user). The session id says nothing about when it was made, so sign-in also
  * sets a companion cookie with the sign-in time: if the last restart that signed everyone out
- * started after it, the restart ended the session. The companion cookie is the browser's own word,
+ * started after it (or a cold start of the web tier signed everyone out after it), the restart ended the session. The companion cookie is the browser's own word,
  * but all it can change is which sentence that browser reads.
  */
 export type SignOutReason = 'expired' | 'restarted' | 'elsewhere';
@@ -26,9 +27,10 @@ export async function signOutReason(
   if (ended === 'expired') return 'expired';
   const since = Number(signedInAt);
   if (!Number.isSafeInteger(since)) return 'elsewhere';
-  const restart = await readRestartState(db);
-  const restartAt = restart.startedAt ? Date.parse(restart.startedAt) : Number.NaN;
-  return restart.signedOut !== null && since < restartAt ? 'restarted' : 'elsewhere';
+  const [restart, coldStart] = await Promise.all([readRestartState(db), readColdStart(db)]);
+  // Both end every session: a deliberate restart (if it signed out) and a cold start of the web tier.
+  const signOuts = [restart.signedOut !== null ? restart.startedAt : null, coldStart?.at ?? null];
+  return signOuts.some((at) => at !== null && since < Date.parse(at)) ? 'restarted' : 'elsewhere';
 }
 
 export const signedInAtCookie = (c: Context<AppEnv>): string | undefined => getCookie(c, SIGNED_IN_COOKIE);

@@ -37,13 +37,14 @@ const services = { DATABASE_URL: database.url, REDIS_URL: backend === 'redis' ? 
 await migrateQueueBackend({ name: queueName, databaseUrl: database.url, redisUrl: services.REDIS_URL });
 const admin = await createUser(db, 'bench', 'admin', 'bench password 123');
 const token = await createApiToken(db, admin.id, null);
-const session = await createSession(db, admin.id);
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const deckhandEnv = { ...services, DECKHAND_QUEUE: queueName, DECKHAND_PORT: String(port) };
 const web = start('test/bench/web.ts', deckhandEnv);
 await eventually(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, 30_000, 'the web tier');
+// After the web tier's cold start, which ends the sessions made before it (DESIGN §6).
+const session = await createSession(db, admin.id);
 const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
 
 async function post(): Promise<{ id: string; ms: number; sentAt: number; acceptedAt: number }> {
