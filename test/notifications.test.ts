@@ -3,6 +3,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertChannel } from '../db/notifications.ts';
+import { kindEnv } from '../jobs/lib/kind.ts';
+import { sealChannel } from '../jobs/lib/notify-channels.ts';
 import { api, eventually, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
 import { type HttpReceiver, httpReceiver, smtpSink } from './support/receivers.ts';
 
@@ -184,6 +187,44 @@ describe('a receiver that is down', () => {
     } finally {
       await late.close();
     }
+  });
+});
+
+describe('a URL that points at a metadata address when it is used', () => {
+  it('is refused by the delivery without retrying, although it got past the save check', async () => {
+    // As if saved before the check existed, or by hand in the database: the worker checks again.
+    const { settings, sealed } = sealChannel(kindEnv(h.config, h.database.db).secrets, {
+      type: 'webhook',
+      name: 'metadata',
+      url: 'http://169.254.169.254/latest/meta-data/',
+    });
+    const row = await insertChannel(h.database.db, {
+      name: 'metadata',
+      type: 'webhook',
+      settings,
+      sealed,
+      createdBy: admin.id,
+    });
+    const sent = await api(h, admin, 'POST', `/api/notifications/channels/${row!.id}/test`);
+    expect(sent.status, sent.text).toBe(202);
+    const job = await waitForStatus(h, admin, sent.json.id, ['failed', 'succeeded']);
+    expect(job.status).toBe('failed');
+    expect(job.attempt).toBe(1);
+    expect(job.error).toMatch(/refusing to connect to 169\.254\.169\.254: .*link-local or cloud metadata/);
+  });
+});
+
+describe('a paused rule', () => {
+  it('sends nothing until it is resumed', async () => {
+    await channel({ type: 'webhook', name: 'pausable', url: `http://127.0.0.1:${hooks.port}/pausable` });
+    const paused = await rule({ name: 'pausable', channel: 'pausable', events: ['job.failed'], kinds: ['script'] });
+    const patched = await api(h, admin, 'PATCH', `/api/notifications/rules/${paused.id}`, { enabled: false });
+    expect(patched.json).toMatchObject({ enabled: false, channel: 'pausable' });
+    const quiet = await failedScriptJob();
+    expect((await notifyJobs(quiet)).map((j) => j.params.rule)).not.toContain(paused.id);
+    await api(h, admin, 'PATCH', `/api/notifications/rules/${paused.id}`, { enabled: true });
+    const loud = await failedScriptJob();
+    expect((await notifyJobs(loud)).map((j) => j.params.rule)).toContain(paused.id);
   });
 });
 
