@@ -8,6 +8,7 @@ import { type LockHolder, releaseTarget, setWaiting, tryLockTarget } from '../db
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { JobCancelledError, JobValidationError, UnrecoverableError, WorkerShutdownError } from '../jobs/lib/errors.ts';
 import type { JobContext, KindEnv } from '../jobs/lib/kind.ts';
+import type { EndedJob } from '../jobs/lib/notifier.ts';
 import type { JobPayload } from '../jobs/lib/queue.ts';
 import { execInGroup } from './exec.ts';
 import { holdThroughOutage } from './hold.ts';
@@ -26,7 +27,7 @@ export interface RunnerDeps {
   outputCapBytes: number;
   log: Logger;
   /** After a terminal state is committed by this worker (notifications); never throws. */
-  onEnded?: (jobId: string) => Promise<void>;
+  onEnded?: (job: EndedJob) => Promise<void>;
 }
 
 const LOCK_POLL_MS = 250;
@@ -126,7 +127,7 @@ export function createRunner(deps: RunnerDeps) {
       const ended = await held(job.id, 'final status', () =>
         finishAttempt(deps.db, job.id, deps.owner, status, { error: redactor.redact(error) }),
       );
-      if (ended && status !== 'retrying') await deps.onEnded?.(job.id);
+      if (ended && status !== 'retrying') await deps.onEnded?.({ ...job, status, error: redactor.redact(error) });
     };
     if (err instanceof LeaseLostError) return; // the reaper has already recorded it as lost
     if (err instanceof JobCancelledError) return void (await end('cancelled', 'cancelled by a user'));
@@ -176,7 +177,7 @@ export function createRunner(deps: RunnerDeps) {
           result: journal.redactor.redactDeep(result ?? null),
         }),
       );
-      if (ended) await deps.onEnded?.(job.id);
+      if (ended) await deps.onEnded?.({ ...job, status: 'succeeded', error: null });
     } catch (err) {
       await journal.close();
       await settle(job, ac.signal.aborted ? ac.signal.reason : err, journal.redactor);

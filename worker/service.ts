@@ -57,7 +57,7 @@ export async function startWorkerService(
     cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,
     outputCapBytes: config.DECKHAND_OUTPUT_CAP_BYTES,
     log,
-    onEnded: (id) => notifier.jobsEnded([id]),
+    onEnded: (job) => notifier.jobEnded(job),
   });
   let lastPickup = Date.now();
   const worker = createConsumer(

@@ -15,11 +15,16 @@ import type { Producer } from './queue.ts';
  * (two reapers, a repeated sample) notifies once.
  */
 export interface Notifier {
-  /** After a job's terminal state is committed. A `notify` job's own end never notifies (no loops). */
+  /** After a job's terminal state is committed, by the worker that ran it (it knows the job: no read). */
+  jobEnded(job: EndedJob): Promise<void>;
+  /** After jobs' terminal states are committed elsewhere (the reaper's `lost`). */
   jobsEnded(ids: readonly string[]): Promise<void>;
   /** After a status sample is committed: unexpected restarts, and certificates' remaining days. */
   targetsSampled(s: TargetSample): Promise<void>;
 }
+
+/** What the notifications about an ended job say; `error` is already redacted. */
+export type EndedJob = Pick<JobRow, 'id' | 'kind' | 'target' | 'script' | 'params' | 'status' | 'error'>;
 
 export interface TargetSample {
   restarts: { target: string; newPid: number | null; startedAt: string | null; detail: string }[];
@@ -36,7 +41,7 @@ export interface NotifierDeps {
 
 const JOB_EVENTS: Record<string, NotifyEvent> = { failed: 'job.failed', lost: 'job.lost', succeeded: 'job.succeeded' };
 
-function jobFacts(job: JobRow, event: NotifyEvent): EventFacts {
+function jobFacts(job: EndedJob, event: NotifyEvent): EventFacts {
   const title = jobTitle(job);
   const what = event === 'deploy.rolled_back' ? 'rolled back' : job.status;
   return {
@@ -93,9 +98,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     for (const rule of rules.filter(keep)) await deliver(rule, event, facts, key);
   }
 
-  async function jobEnded(id: string): Promise<void> {
-    const job = await getJob(deps.db, id);
-    if (!job || job.kind === notify.name) return;
+  /** A `notify` job's own end never notifies (no loops). */
+  async function jobEnded(job: EndedJob): Promise<void> {
+    if (job.kind === notify.name) return;
     const event = JOB_EVENTS[job.status];
     if (!event) return; // cancelled: a person did it
     await fire(event, jobFacts(job, event), `${job.id}:${event}`, true);
@@ -112,8 +117,14 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   };
 
   return {
+    jobEnded: (job) => guarded(`job ${job.id}`, () => jobEnded(job)),
     async jobsEnded(ids) {
-      for (const id of ids) await guarded(`job ${id}`, () => jobEnded(id));
+      for (const id of ids) {
+        await guarded(`job ${id}`, async () => {
+          const job = await getJob(deps.db, id);
+          if (job) await jobEnded(job);
+        });
+      }
     },
     async targetsSampled(s) {
       for (const r of s.restarts) {
