@@ -1,3 +1,5 @@
+import type { toApiToken } from '../routes/tokens.ts';
+import type { toApiUser } from '../routes/users.ts';
 import type { ApiClient } from './client.ts';
 import { CliError } from './errors.ts';
 import { emit, type OutputOptions, table } from './output.ts';
@@ -5,21 +7,8 @@ import { readStdin } from './stdin.ts';
 
 /** `deckhand users|tokens …` over the API: what the Users and Tokens pages do, from a laptop. */
 
-interface ApiUser {
-  username: string;
-  role: string;
-  disabled: boolean;
-  createdAt: string;
-}
-
-interface ApiToken {
-  id: string;
-  user: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+type ApiUser = ReturnType<typeof toApiUser>;
+type ApiToken = ReturnType<typeof toApiToken>;
 
 export interface AccountOptions extends OutputOptions {
   role?: string | undefined;
