@@ -32,7 +32,11 @@ export interface PruneCounts {
 
 export const DEFAULT_BATCH = 1000;
 
-/** Jobs that keep everything whatever their age: pinned by an admin, or a target's live deploy ($3). */
+/**
+ * Jobs that pruning leaves alone ($3): pinned by an admin, or a target's live deploy, which keep
+ * everything; for whole-job pruning also every deploy whose release is still on disk, since a
+ * rollback to it needs its row.
+ */
 const KEPT = `(j.pinned OR j.id = ANY($3::uuid[]))`;
 
 /** Each target's live deploy: its newest deployment that went live, the release `current` points at. */
@@ -40,6 +44,12 @@ export async function liveDeployJobs(db: Db): Promise<string[]> {
   const r = await db.$client.query(
     `SELECT DISTINCT ON (target) job_id FROM deployments WHERE phase = 'live' ORDER BY target, created_at DESC`,
   );
+  return r.rows.map((row) => String(row.job_id));
+}
+
+/** Deploys whose release went live and whose directory is still there: the rollback choices. */
+async function releaseDeployJobs(db: Db): Promise<string[]> {
+  const r = await db.$client.query(`SELECT job_id FROM deployments WHERE phase = 'live' AND NOT pruned`);
   return r.rows.map((row) => String(row.job_id));
 }
 
@@ -77,14 +87,17 @@ async function pickJobs(db: Db, run: Run, olderThan: string, outputKept: boolean
        ${outputKept ? 'AND j.output_pruned_at IS NULL' : ''}
        AND j.status = ANY(${TERMINAL}) AND NOT ${KEPT}
      ORDER BY j.finished_at LIMIT $2`,
-    [olderThan, Math.max(1, Math.floor(run.batch / 10)), run.live],
+    [olderThan, Math.max(1, Math.floor(run.batch / 10)), outputKept ? run.live : run.releases],
   );
   return r.rows.map((row) => String(row.id));
 }
 
 interface Run {
   batch: number;
+  /** Each target's live deploy. */
   live: string[];
+  /** Those and every other deploy a rollback can still go to. */
+  releases: string[];
   counts: PruneCounts;
   stop: () => boolean;
 }
@@ -146,6 +159,7 @@ export async function pruneHistory(
   const run: Run = {
     batch: opts.batch ?? DEFAULT_BATCH,
     live: await liveDeployJobs(db),
+    releases: [...new Set([...(await liveDeployJobs(db)), ...(await releaseDeployJobs(db))])],
     counts: { outputJobs: 0, outputEvents: 0, jobs: 0, jobEvents: 0, auditRows: 0, batches: 0 },
     stop: opts.stop ?? (() => false),
   };

@@ -60,11 +60,12 @@ const auditAges = async () =>
     Number(r.d),
   );
 
-async function deploy(ageDays: number, target: string) {
+async function deploy(ageDays: number, target: string, releaseRemoved = false) {
   const id = await oldJob(ageDays, { kind: 'deploy', target });
   await q(
-    `INSERT INTO deployments (job_id, target, release, phase, created_at) VALUES ($1, $2, $3, 'live', now() - $4 * interval '1 day')`,
-    [id, target, `r${ageDays}`, ageDays],
+    `INSERT INTO deployments (job_id, target, release, phase, pruned, created_at)
+     VALUES ($1, $2, $3, 'live', $5, now() - $4 * interval '1 day')`,
+    [id, target, `r${ageDays}`, ageDays, releaseRemoved],
   );
   return id;
 }
@@ -99,6 +100,9 @@ describe('pruning (db/prune.ts)', () => {
     const superseded = await deploy(60, 'shop');
     const live = await deploy(45, 'shop');
     const liveOld = await deploy(700, 'blog');
+    // A release still on disk can be rolled back to: its job stays (without output); a removed one goes.
+    const rollbackable = await deploy(800, 'blog');
+    const removed = await deploy(900, 'blog', true);
 
     await pruneHistory(h.database.db, policy, floor);
 
@@ -107,6 +111,9 @@ describe('pruning (db/prune.ts)', () => {
     expect(await seqs(live)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await seqs(liveOld)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await seqs(superseded)).toEqual([1, 2, 6]);
+    expect(await seqs(rollbackable)).toEqual([1, 2, 6]);
+    expect(await q(`SELECT release FROM deployments WHERE job_id = $1`, [rollbackable])).toEqual([{ release: 'r800' }]);
+    expect(await q(`SELECT 1 FROM jobs WHERE id = $1`, [removed])).toEqual([]);
   });
 
   it('never prunes audit rows younger than the floor, whatever the policy says', async () => {
