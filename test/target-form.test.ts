@@ -194,6 +194,18 @@ describe('the target form, its Edit, Duplicate, Delete and JSON import/export (a
     const bad = await post(admin, '/ui/targets', [['spec', JSON.stringify({ ...doc, unit: 'nope', extra: 1 })]]);
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('unit: a unit name such as nginx.service');
+    const nested = await post(admin, '/ui/targets', [
+      [
+        'spec',
+        JSON.stringify({
+          ...doc,
+          name: 'web-nested',
+          tls: { certPath: 'a.crt', keyPath: '/etc/ssl/a.key', reload: 'restart', probe: '127.0.0.1:443' },
+        }),
+      ],
+    ]);
+    expect(nested.status).toBe(400);
+    expect(await nested.text()).toContain('tls.certPath: must be an absolute path');
   });
 
   it('refuses the form, Delete and the lock release to non-admins (403) and without the CSRF token (403)', async () => {

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { listCertificates } from '../../db/certificates.ts';
 import type { Db } from '../../db/client.ts';
 import { targets } from '../../db/schema.ts';
+import { targetSpec } from '../../jobs/lib/targets.ts';
 import { CertificatesPage } from '../../views/certificates.tsx';
 import { TargetPage } from '../../views/target-page.tsx';
 import { Overview, TargetRow, TargetsPage } from '../../views/targets.tsx';
@@ -11,6 +12,7 @@ import { badRequest, forbidden, notFound } from '../errors.ts';
 import { resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
 import { overviewViews, restartViews } from '../status-views.ts';
+import { issuesByPath } from '../target-form.ts';
 import { saveTarget } from '../target-service.ts';
 import { toApiCertificate } from './certificates.ts';
 
@@ -56,7 +58,12 @@ export const targetPages = new Hono<AppEnv>()
     }
     const { name: docName, ...spec } = (doc !== null && typeof doc === 'object' ? doc : {}) as { name?: unknown };
     const name = String(form.name ?? '').trim() || (typeof docName === 'string' ? docName : '');
-    await saveTarget(c.var.deps, c.var.user!, name, typeof doc === 'object' && !Array.isArray(doc) ? spec : doc);
+    const body = typeof doc === 'object' && !Array.isArray(doc) ? spec : doc;
+    // Checked first by full path (tls.certPath, not just tls), as the form shows its errors.
+    const { env: _env, ...settings } = (body ?? {}) as { env?: unknown };
+    const parsed = targetSpec.safeParse(settings);
+    if (!parsed.success) throw badRequest('invalid target', { fieldErrors: issuesByPath(parsed.error) });
+    await saveTarget(c.var.deps, c.var.user!, name, body);
     c.header('HX-Redirect', `/targets/${name}`);
     return c.body(null, 204);
   })
