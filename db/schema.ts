@@ -400,3 +400,48 @@ export const notificationDeliveries = pgTable(
     index('notification_deliveries_at_idx').on(t.at.desc()),
   ],
 );
+
+/**
+ * A job request run on a cron schedule (DESIGN §11). BullMQ's job scheduler `schedule-<id>` fires a
+ * tick at each occurrence; the worker that takes it creates the job, requested by the owner.
+ */
+export const schedules = pgTable(
+  'schedules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    cron: text('cron').notNull(),
+    tz: text('tz').notNull(),
+    /** The POST /api/jobs body, checked again (kind, script, target, role) at every tick. */
+    job: jsonb('job').$type<Record<string, unknown>>().notNull(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    paused: boolean('paused').notNull().default(false),
+    /** Why the last tick did not start its job (the owner lost the role, is disabled); null once one starts. */
+    blocked: text('blocked'),
+    /** The latest occurrence a tick has covered; an older or equal tick is a duplicate and runs nothing. */
+    lastFireAt: tstz('last_fire_at'),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('schedules_owner_idx').on(t.ownerId)],
+);
+
+/** Each tick of a schedule: the job it started, or why it started none. */
+export const scheduleRuns = pgTable(
+  'schedule_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    scheduleId: uuid('schedule_id')
+      .notNull()
+      .references(() => schedules.id, { onDelete: 'cascade' }),
+    /** The occurrence this tick stands for (BullMQ's scheduled time). */
+    fireAt: tstz('fire_at').notNull(),
+    at: tstz('at').notNull().defaultNow(),
+    outcome: text('outcome', { enum: ['started', 'skipped', 'failed'] }).notNull(),
+    /** The tick came after a later occurrence had passed (Deckhand was down): the one catch-up run. */
+    catchUp: boolean('catch_up').notNull().default(false),
+    jobId: uuid('job_id').references(() => jobs.id, { onDelete: 'set null' }),
+    reason: text('reason'),
+  },
+  (t) => [index('schedule_runs_schedule_idx').on(t.scheduleId, t.id.desc())],
+);

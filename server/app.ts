@@ -24,6 +24,7 @@ import { notificationsApi } from './routes/notifications.ts';
 import { openApiRoutes, swaggerAssets } from './routes/openapi.ts';
 import { pageRoutes } from './routes/pages.tsx';
 import { QUEUE_BOARD_PATH, queueBoard } from './routes/queues.ts';
+import { schedulesApi } from './routes/schedules.ts';
 import { scriptsApi } from './routes/scripts.ts';
 import { settingsRoutes } from './routes/settings.tsx';
 import { systemRoutes } from './routes/system.ts';
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', accountPages);
   app.route('/api/jobs', jobsApi);
   app.route('/api/scripts', scriptsApi);
+  app.route('/api/schedules', schedulesApi);
   app.route('/api/targets', targetsApi);
   app.route('/api/targets', deploymentsApi);
   app.route('/api/targets', logsApi);

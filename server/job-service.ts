@@ -31,9 +31,12 @@ export function parseJobRequest(registry: KindRegistry, body: unknown) {
   return { name, onBusy, kind, req: parseOr400(kind.request, rest, `${name} request`) };
 }
 
+/** What creating a job needs: the web tier has it, and so does a worker taking a schedule's tick. */
+export type JobDeps = Pick<AppDeps, 'db' | 'producer' | 'registry' | 'env' | 'log'>;
+
 /** Checks a job request against its kind and live state; returns what the jobs row stores. */
 export async function resolveRequest(
-  deps: AppDeps,
+  deps: JobDeps,
   body: unknown,
 ): Promise<{ kind: string; onBusy: 'wait' | 'reject' } & StoredRequest> {
   const { name, onBusy, kind, req } = parseJobRequest(deps.registry, body);
@@ -41,7 +44,7 @@ export async function resolveRequest(
 }
 
 /** The job an earlier request made under this key: the same request gets it back, another one a 422. */
-async function earlierJob(deps: AppDeps, user: SessionUser, key: string, request: RequestShape) {
+async function earlierJob(deps: JobDeps, user: SessionUser, key: string, request: RequestShape) {
   const earlier = await findByIdempotencyKey(deps.db, user.id, key, request);
   if (!earlier) return null;
   if (!earlier.sameRequest) {
@@ -63,10 +66,10 @@ async function earlierJob(deps: AppDeps, user: SessionUser, key: string, request
  * unannounced, and its Idempotency-Key is given back so the client's retry runs the job.
  */
 export async function submitJob(
-  deps: AppDeps,
+  deps: JobDeps,
   user: SessionUser,
   stored: { kind: string; onBusy?: 'wait' | 'reject' } & StoredRequest,
-  opts: { idempotencyKey?: string | null; retryOf?: string | null } = {},
+  opts: { idempotencyKey?: string | null; retryOf?: string | null; scheduleId?: string } = {},
 ): Promise<{ id: string; created: boolean }> {
   const kind = deps.registry.get(stored.kind);
   if (!kind) throw badRequest(`unknown job kind: ${stored.kind}`);
@@ -102,6 +105,7 @@ export async function submitJob(
         target: stored.target,
         script: stored.script,
         params: redactParams(stored.params),
+        ...(opts.scheduleId && { schedule: opts.scheduleId }),
       },
     });
     if (id) return { id: await enqueue(deps, stored.kind, id, kind.retry), created: true };
@@ -111,7 +115,7 @@ export async function submitJob(
   throw conflict('idempotency key conflict');
 }
 
-async function enqueue(deps: AppDeps, kindName: string, id: string, retry: RetryPolicy): Promise<string> {
+async function enqueue(deps: JobDeps, kindName: string, id: string, retry: RetryPolicy): Promise<string> {
   try {
     await deps.producer.add(kindName, id, retry);
     return id;

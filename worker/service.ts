@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import type { Job } from 'bullmq';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { WorkerShutdownError } from '../jobs/lib/errors.ts';
 import { kindEnv } from '../jobs/lib/kind.ts';
 import { createNotifier } from '../jobs/lib/notifier.ts';
-import { createConsumer, createProducer, type QueueSettings } from '../jobs/lib/queue.ts';
+import { createConsumer, createProducer, type QueueSettings, SCHEDULE_TICK } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
+import type { TickData } from '../jobs/lib/schedules.ts';
 import { hostReadHandlers } from './host-reads/index.ts';
 import { startHostServer } from './host-server.ts';
 import type { HandlerRegistry } from './kinds/handler.ts';
 import { startPruner } from './pruner.ts';
 import { startReaper } from './reaper.ts';
 import { createRunner } from './runner.ts';
+import { processTick, startScheduleSync } from './schedule-ticks.ts';
 import { startStatusPublisher } from './status/publisher.ts';
 
 export interface WorkerService {
@@ -46,12 +49,14 @@ export async function startWorkerService(
   onStuck: (why: string) => void,
 ): Promise<WorkerService> {
   const owner = `${config.hostname}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const env = { ...kindEnv(config, db), ownConnection: connectionEnv(queue) };
+  // Before the consumer: a schedule's tick creates its job through this producer.
   const probe = await createProducer(queue);
   const notifier = createNotifier({ db, producer: probe, log, backoffMs: config.DECKHAND_NOTIFY_BACKOFF_MS });
   const runner = createRunner({
     db,
     registry,
-    env: { ...kindEnv(config, db), ownConnection: connectionEnv(queue) },
+    env,
     owner,
     leaseMs: config.DECKHAND_LEASE_MS,
     cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,
@@ -64,6 +69,9 @@ export async function startWorkerService(
     queue,
     async (job, token) => {
       lastPickup = Date.now();
+      // A tick is not a jobs row: it creates one (worker/schedule-ticks.ts).
+      if (job.name === SCHEDULE_TICK)
+        return processTick({ db, producer: probe, registry, env, log }, job as never as Job<TickData>);
       return runner.processor(job, token);
     },
     // A dead worker's job must not be re-delivered: the reaper marks it lost instead.
@@ -103,6 +111,7 @@ export async function startWorkerService(
     auditFloorDays: config.DECKHAND_AUDIT_RETENTION_MIN_DAYS,
   });
   const stopReconciler = startReconciler(db, probe, registry, log);
+  const stopScheduleSync = startScheduleSync(db, probe, log);
 
   // bullmq#4378: after an outage a worker can stop fetching while claiming to run.
   const watchdog = setInterval(async () => {
@@ -128,6 +137,7 @@ export async function startWorkerService(
       clearInterval(watchdog);
       stopReaper();
       stopReconciler();
+      stopScheduleSync();
       await pruner.stop();
       await hostServer.stop();
       await statusPublisher.stop();

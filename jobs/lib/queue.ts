@@ -8,6 +8,9 @@ import type { RetryPolicy } from './kind.ts';
  * job name = kind, jobId = the jobs row id, data = { id }. Everything else lives
  * in PostgreSQL, so BullMQ can run on Redis or on its PostgreSQL backend alike.
  */
+/** The job name of a schedule's tick (jobs/lib/schedules.ts): it has no jobs row, and no reconciler touches it. */
+export const SCHEDULE_TICK = 'schedule-tick';
+
 export interface JobPayload {
   id: string;
 }
@@ -45,7 +48,7 @@ export interface Producer {
   add(kind: string, id: string, retry: RetryPolicy): Promise<void>;
   exists(id: string): Promise<boolean>;
   waitingCount(): Promise<number>;
-  /** Ids of jobs BullMQ still means to hand to a worker (waiting, delayed, prioritized). */
+  /** Ids of jobs BullMQ still means to hand to a worker (waiting, delayed, prioritized); schedule ticks are not jobs. */
   pendingJobIds(limit?: number): Promise<string[]>;
   /** BullMQ's own state of a job (for diagnostics and tests). */
   state(id: string): Promise<string>;
@@ -116,7 +119,7 @@ export async function createProducer(s: QueueSettings): Promise<Producer> {
     waitingCount: () => guard(queue.getWaitingCount(), 'queue count'),
     async pendingJobIds(limit = 1000) {
       const jobs = await guard(queue.getJobs(['wait', 'delayed', 'prioritized'], 0, limit - 1), 'queue list');
-      return jobs.flatMap((j) => (j?.id ? [j.id] : []));
+      return jobs.flatMap((j) => (j?.id && j.name !== SCHEDULE_TICK ? [j.id] : []));
     },
     async remove(id) {
       await guard(queue.remove(id), 'queue remove').catch(() => {});
