@@ -30,7 +30,7 @@ const fieldError = (field: string, message: string) =>
 /** A job body's 400, its fields named under `job.` (e.g. `job.script`). */
 function underJob(err: unknown): unknown {
   const e = toHttpError(err);
-  if (!e || e.status !== 400) return err;
+  if (e?.status !== 400) return err;
   const d = e.details as { formErrors?: string[]; fieldErrors?: Record<string, string[]> } | null;
   const fieldErrors = Object.fromEntries(Object.entries(d?.fieldErrors ?? {}).map(([k, v]) => [`job.${k}`, v]));
   const details = d?.fieldErrors ? { formErrors: d.formErrors ?? [], fieldErrors } : (e.details ?? null);
