@@ -35,6 +35,7 @@ import { configPages } from './routes/ui-configs.tsx';
 import { deploymentPages } from './routes/ui-deployments.tsx';
 import { logPages } from './routes/ui-logs.tsx';
 import { notificationPages } from './routes/ui-notifications.tsx';
+import { schedulePages } from './routes/ui-schedules.tsx';
 import { targetFormPages } from './routes/ui-target-form.tsx';
 import { targetPages } from './routes/ui-targets.tsx';
 import { usersApi } from './routes/users.ts';
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', deploymentPages);
   app.route('/', configPages);
   app.route('/', notificationPages);
+  app.route('/', schedulePages);
   app.route('/', settingsRoutes);
   app.use(`${QUEUE_BOARD_PATH}/*`, requireRole('admin'));
   app.use(QUEUE_BOARD_PATH, requireRole('admin'));

@@ -48,6 +48,13 @@ describe('the layout from 390 px to 1366 px in headless Chromium', () => {
     expect(job.status, job.text).toBe(202);
     jobId = job.json.id;
     await waitForStatus(h, admin, jobId, ['succeeded']);
+    const restartAt3 = {
+      cron: '0 3 * * *',
+      tz: 'America/Argentina/ComodRivadavia',
+      job: { kind: 'restart', target: LONG },
+    };
+    const schedule = await api(h, admin, 'POST', '/api/schedules', restartAt3);
+    expect(schedule.status, schedule.text).toBe(201);
     rig = await browserRig(h);
   }, 60_000);
 
@@ -72,6 +79,7 @@ describe('the layout from 390 px to 1366 px in headless Chromium', () => {
     ['audit', '/audit', 'Audit log'],
     ['users', '/users', 'Users'],
     ['tokens', '/tokens', 'Tokens'],
+    ['schedules', '/schedules', 'Schedules'],
     ['settings', '/settings', 'Settings'],
   ];
 

@@ -16,6 +16,7 @@ const nav = [
   ['/deployments', 'Deployments', 'viewer'],
   ['/configs', 'Configs', 'viewer'],
   ['/scripts', 'Scripts', 'viewer'],
+  ['/schedules', 'Schedules', 'viewer'],
   ['/certificates', 'Certificates', 'viewer'],
   ['/tokens', 'Tokens', 'viewer'],
   ['/users', 'Users', 'admin'],
