@@ -8,7 +8,7 @@ import { inputJsonSchema, withProperties } from './json-schema.ts';
  * schema with the envelope's `kind` and `onBusy` beside its fields, which is how
  * resolveRequest reads it (the envelope first, then the rest against the kind).
  */
-function jobRequestDocument(registry: KindRegistry) {
+export function jobRequestDocument(registry: KindRegistry) {
   const onBusy = inputJsonSchema(jobEnvelope.shape.onBusy);
   const oneOf = [...registry.values()].map((kind) => ({
     ...withProperties(inputJsonSchema(kind.request), { kind: { type: 'string', const: kind.name }, onBusy }, ['kind']),
