@@ -129,6 +129,11 @@ describe('the standalone CLI, downloaded from the server and run with plain node
     );
     expect(JSON.parse(elsewhere.stdout)).toEqual({ url, configFile: path.join(xdg, 'deckhand/config.json') });
     expect(fs.statSync(path.join(xdg, 'deckhand/config.json')).mode & 0o777).toBe(0o600);
+    const blocked = await deckhand(['login', url, '--token-stdin'], { XDG_CONFIG_HOME: bin }, operator.token);
+    expect(blocked).toMatchObject({
+      code: 1,
+      stderr: `deckhand: cannot save the login in ${bin}/deckhand/config.json: ENOTDIR\n`,
+    });
   });
 
   it('runs a script and watches it, with --json answers that parse', async () => {

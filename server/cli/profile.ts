@@ -48,16 +48,21 @@ export function loadProfile(env: NodeJS.ProcessEnv = process.env): Profile | nul
 export function saveProfile(profile: Profile, env: NodeJS.ProcessEnv = process.env): string {
   const file = configFile(env);
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
-    fs.writeFileSync(fd, `${JSON.stringify(profile, null, 2)}\n`);
-  } finally {
-    fs.closeSync(fd);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    const fd = fs.openSync(tmp, 'wx', 0o600);
+    try {
+      fs.writeFileSync(fd, `${JSON.stringify(profile, null, 2)}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    if (fs.existsSync(tmp)) fs.rmSync(tmp);
+    throw new CliError(`cannot save the login in ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  fs.renameSync(tmp, file);
   return file;
 }
 
