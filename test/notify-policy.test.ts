@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { NOTIFY_RETRY, totalBackoffMs } from '../jobs/notify.ts';
+import { auditSentence } from '../views/audit-sentence.ts';
 import { signature } from '../worker/notify/send.ts';
 
 describe('the notify retry policy', () => {
@@ -31,6 +32,22 @@ describe('the SMTP setting', () => {
     expect(() => loadConfig({ DECKHAND_SMTP_URL: 'http://mail.example.com' })).toThrow(/DECKHAND_SMTP_URL/);
     expect(loadConfig({ DECKHAND_SMTP_URL: 'smtps://u:p@mail.example.com:465' }).DECKHAND_SMTP_URL).toBe(
       'smtps://u:p@mail.example.com:465',
+    );
+  });
+});
+
+describe('notification audit rows as sentences', () => {
+  it('say what the admin did, and what a delivery was about', () => {
+    const say = (action: string, subject: string, details: Record<string, unknown> = {}) =>
+      auditSentence({ actor: 'nora', action, subject, details });
+    expect(say('notification.channel.create', 'ops', { type: 'webhook' })).toBe(
+      'nora added the webhook notification channel ops',
+    );
+    expect(say('notification.rule.update', 'deploys', { enabled: false })).toBe(
+      'nora paused the notification rule deploys',
+    );
+    expect(say('job.enqueue', 'x', { kind: 'notify', event: 'job.failed', target: 'shop' })).toBe(
+      'nora sent a job.failed notification about shop',
     );
   });
 });

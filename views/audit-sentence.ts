@@ -32,6 +32,8 @@ function jobPhrase(d: Record<string, unknown>): string {
       return `applied a config change to ${target ?? 'a target'}`;
     case 'script':
       return `ran the script ${str(d.script) ?? '?'}${target ? ` on ${target}` : ''}`;
+    case 'notify':
+      return `sent a ${str(d.event) ?? ''} notification${target ? ` about ${target}` : ''}`.replace('  ', ' ');
     default:
       return `started a ${str(d.kind) ?? ''} job${target ? ` on ${target}` : ''}`.replace('  ', ' ');
   }
@@ -64,6 +66,12 @@ const phrases: Record<string, Phrase> = {
   'settings.update': () => 'changed the settings',
   'deckhand.restart': () => 'restarted Deckhand',
   'deckhand.cold_start': (_s, d) => `started the web tier cold and signed out ${Number(d.signedOut ?? 0)} sessions`,
+  'notification.channel.create': (s, d) =>
+    `added the ${str(d.type) ?? ''} notification channel ${s}`.replace('  ', ' '),
+  'notification.channel.delete': (s) => `deleted the notification channel ${s}`,
+  'notification.rule.create': (s) => `added the notification rule ${s}`,
+  'notification.rule.update': (s, d) => `${d.enabled === false ? 'paused' : 'resumed'} the notification rule ${s}`,
+  'notification.rule.delete': (s) => `deleted the notification rule ${s}`,
   'logs.read': (s, d) => `${d.follow ? 'followed' : 'read'} the logs of ${s}`,
 };
 
