@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSettings } from '../db/settings.ts';
 import { eventually, type Harness, harness, spawnWebTier, type TestUser } from './support/app.ts';
+import { npmStart } from './support/npm-start.ts';
 import { freePort, stopChild } from './support/process.ts';
+import { childrenOf, cmdline } from './support/procfs.ts';
 import { scratchDir } from './support/services.ts';
 
 /**
@@ -128,6 +130,61 @@ describe('a cold start of the web tier', { timeout: 240_000 }, () => {
       await stop(tier.web);
     } finally {
       await writeSettings(h.database.db, { logoutOnRestart: true });
+    }
+  });
+});
+
+/** The processes of `parent` that run the web tier's entry (the supervisor, or its web processes). */
+const webEntries = (parent: number) => childrenOf(parent).filter((p) => /server\/main\.(ts|js)\b/.test(cmdline(p)));
+
+describe('under npm start', { timeout: 240_000 }, () => {
+  it('a crash of the web tier, started again by npm start, is a cold start; a crashed web process is not', async () => {
+    const dataDir = scratchDir('cold-start-npm');
+    const run = await npmStart({
+      dataDir,
+      port: await freePort(),
+      readyTimeoutMs: 120_000,
+      env: {
+        DATABASE_URL: h.database.url,
+        ...(h.queue.redisUrl ? { REDIS_URL: h.queue.redisUrl } : {}),
+        DECKHAND_QUEUE: h.queue.name,
+        DECKHAND_SECRET_KEY: h.config.DECKHAND_SECRET_KEY!,
+        DECKHAND_WORKERS: '0',
+        DECKHAND_WEB_PROCESSES: '2',
+      },
+    });
+    try {
+      const serving = async () => (await fetch(run.url('/healthz')).catch(() => null))?.ok;
+      const started = (await coldStarts()).length; // npm start's own start is one
+      const viewer = await h.user('viewer');
+      const signedInAt = Date.now() - 1000;
+      const [supervisor] = webEntries(run.supervisorPid());
+      const webProcesses = webEntries(supervisor!);
+      expect(webProcesses).toHaveLength(2);
+
+      // One web process dies: its supervisor starts another on the same socket; nobody is signed out.
+      process.kill(webProcesses[0]!, 'SIGKILL');
+      await eventually(
+        async () => webEntries(supervisor!).filter((p) => !webProcesses.includes(p)).length === 1 && serving(),
+        60_000,
+        'a new web process',
+      );
+      expect((await page(run.port, viewer, signedInAt)).status).toBe(200);
+      expect(await coldStarts()).toHaveLength(started);
+
+      // The web tier itself dies (its supervisor, SIGKILL): npm start's supervisor starts it again, cold.
+      process.kill(supervisor!, 'SIGKILL');
+      await eventually(
+        async () => webEntries(run.supervisorPid()).some((p) => p !== supervisor) && serving(),
+        120_000,
+        'the web tier started again',
+      );
+      const res = await page(run.port, viewer, signedInAt);
+      expect(res.headers.get('location')).toBe('/login?reason=restarted');
+      expect(await coldStarts()).toHaveLength(started + 1);
+    } finally {
+      await run.cleanup();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
