@@ -158,11 +158,3 @@ export async function recentDeliveries(db: Db, limit = 50) {
     .orderBy(desc(notificationDeliveries.id))
     .limit(limit);
 }
-
-export async function deliveriesOf(db: Db, jobId: string) {
-  return db
-    .select()
-    .from(notificationDeliveries)
-    .where(eq(notificationDeliveries.jobId, jobId))
-    .orderBy(notificationDeliveries.id);
-}
