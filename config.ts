@@ -5,6 +5,13 @@ import path from 'node:path';
 import pino from 'pino';
 import { z } from 'zod';
 
+/**
+ * Deckhand's own directory (a checkout or a release): the code runs compiled from its dist/, or from the
+ * sources through tsx in tests and development; its scripts and packages are beside dist/.
+ */
+export const APP_DIR =
+  path.basename(import.meta.dirname) === 'dist' ? path.dirname(import.meta.dirname) : import.meta.dirname;
+
 function isIpOrCidr(entry: string): boolean {
   const [address = '', prefix, ...rest] = entry.split('/');
   const family = net.isIP(address);
@@ -30,10 +37,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9_-]{1,40}$/)
     .default('deckhand'),
-  DECKHAND_SCRIPTS_DIR: z
-    .string()
-    .min(1)
-    .default(path.resolve(import.meta.dirname, 'worker/scripts')),
+  DECKHAND_SCRIPTS_DIR: z.string().min(1).default(path.join(APP_DIR, 'worker/scripts')),
   DECKHAND_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
   /** BullMQ's job lock; a dead worker's job is noticed as stalled after about this long. */
   DECKHAND_QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),

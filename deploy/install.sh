@@ -39,7 +39,8 @@ fi
 
 mkdir -p "$release"
 git -C "$src" archive HEAD | tar -x -C "$release"
-(cd "$release" && npm ci --omit=dev --no-audit --no-fund)
+# Compiled once here (TypeScript is a dev dependency), then the dev dependencies go: the units run dist/.
+(cd "$release" && npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund)
 chown -R deckhand:deckhand "$release"
 ln -sfn "releases/$(basename "$release")" /opt/deckhand/current.tmp && mv -T /opt/deckhand/current.tmp /opt/deckhand/current
 chown -h deckhand:deckhand /opt/deckhand/current

@@ -40,10 +40,8 @@ if (password) {
 // The data directory chosen here (secret key, initial password) is the children's too.
 const env = { ...process.env, DATABASE_URL: databaseUrl, DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR };
 const processes = [
-  keepRunning('web', 'server/main.ts', env, log),
-  ...Array.from({ length: config.DECKHAND_WORKERS }, (_, i) =>
-    keepRunning(`worker-${i + 1}`, 'worker/main.ts', env, log),
-  ),
+  keepRunning('web', 'server/main', env, log),
+  ...Array.from({ length: config.DECKHAND_WORKERS }, (_, i) => keepRunning(`worker-${i + 1}`, 'worker/main', env, log)),
 ];
 log.info({ workers: config.DECKHAND_WORKERS, backend: config.REDIS_URL ? 'redis' : 'postgres' }, 'Deckhand started');
 

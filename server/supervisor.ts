@@ -1,8 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import type { Logger } from '../config.ts';
+import { APP_DIR, type Logger } from '../config.ts';
 
+/** Where this module's siblings are: dist/ when it runs compiled, the sources when it runs through tsx. */
 const root = path.resolve(import.meta.dirname, '..');
+const compiled = import.meta.filename.endsWith('.js');
+
+/** How to run an entry point (`server/main`, without extension) the way this process itself runs. */
+export const entryArgv = (entry: string) =>
+  compiled ? [path.join(root, `${entry}.js`)] : ['--import', 'tsx', path.join(root, `${entry}.ts`)];
 
 /** Time a stopping worker needs beyond both graces: writing its jobs' final rows, closing its connections. */
 const STOP_MARGIN_MS = 10_000;
@@ -46,7 +52,7 @@ export function stopWithParent(onGone: (why: string) => void): void {
 }
 
 /**
- * Runs one Deckhand entry point (`server/main.ts`, `worker/main.ts`) as a child
+ * Runs one Deckhand entry point (`server/main`, `worker/main`) as a child
  * process and starts it again when it exits unexpectedly, with a backoff that
  * resets once it has stayed up for a minute. The child gets an IPC channel so
  * that it notices at once when the supervisor dies, however it dies.
@@ -59,8 +65,8 @@ export function keepRunning(name: string, entry: string, env: NodeJS.ProcessEnv,
 
   const start = () => {
     const startedAt = Date.now();
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
-      cwd: root,
+    child = spawn(process.execPath, entryArgv(entry), {
+      cwd: APP_DIR,
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -58,7 +58,7 @@ describe('npm start with the embedded default (real embedded PostgreSQL, BullMQ 
     fs.chmodSync(dataDir, 0o755); // the postgres user must reach it when we run as root
     port = await freePort();
     pgPort = await freePort();
-    proc = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+    proc = spawn(process.execPath, ['dist/server/start.js'], {
       cwd: root,
       env: env(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,7 +115,7 @@ describe('npm start with the embedded default (real embedded PostgreSQL, BullMQ 
   });
 
   it('restarts a worker process that crashes', async () => {
-    const workers = () => childrenOf(proc.pid!).filter((p) => cmdline(p).includes('worker/main.ts'));
+    const workers = () => childrenOf(proc.pid!).filter((p) => cmdline(p).includes('dist/worker/main.js'));
     const before = workers();
     expect(before).toHaveLength(2);
     process.kill(before[0]!, 'SIGKILL');
@@ -177,6 +177,7 @@ describe('npm start as root from a checkout in a 0700 directory (/root/deckhand,
     privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'deckhand-root-')); // mode 0700, like /root
     checkout = path.join(privateDir, 'deckhand');
     await copyOfCheckout(checkout);
+    await run(process.execPath, ['build/app.mjs'], { cwd: checkout }); // what npm start's prestart does
     // Stands in for /var/lib/deckhand, which a test must not take over: systemd's $STATE_DIRECTORY comes first.
     stateDir = fs.mkdtempSync('/tmp/deckhand-state-');
     fs.chmodSync(stateDir, 0o755);
@@ -191,7 +192,7 @@ describe('npm start as root from a checkout in a 0700 directory (/root/deckhand,
     expect(process.getuid?.()).toBe(0); // the case at hand: as root, PostgreSQL runs as "postgres"
     expect(unreachableByPostgres(path.join(checkout, 'var'))).toBe(privateDir);
     port = await freePort();
-    proc = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+    proc = spawn(process.execPath, ['dist/server/start.js'], {
       cwd: checkout,
       env: {
         PATH: process.env.PATH,
@@ -229,7 +230,7 @@ describe('npm start as root from a checkout in a 0700 directory (/root/deckhand,
   }, 120_000);
 
   it('an explicit DECKHAND_DATA_DIR out of reach still stops with the message that says what to do', async () => {
-    const failure = await run(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+    const failure = await run(process.execPath, ['dist/server/start.js'], {
       cwd: checkout,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DECKHAND_DATA_DIR: path.join(checkout, 'var') },
     }).then(

@@ -92,6 +92,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     await run('git', ['clone', '-q', built.repo, r1]);
     fs.rmSync(path.join(r1, '.git'), { recursive: true });
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(r1, 'node_modules'));
+    await run(process.execPath, ['build/app.mjs'], { cwd: r1 }); // as an install builds it: the units run dist/
     fs.symlinkSync(`releases/${release1(built.first)}`, path.join(dir, 'current'));
     port = await freePort();
     web = spawnWebTier(h, { appDir: path.join(dir, 'current'), port, logFile: path.join(dir, 'web.log') });
@@ -110,6 +111,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
         repo: built.repo,
         releasesDir: path.join(dir, 'releases'),
         install: ['ln', '-s', path.join(root, 'node_modules'), 'node_modules'],
+        build: [process.execPath, 'build/app.mjs'],
         migrate: [process.execPath, 'server/cli/deckhand.mjs', 'migrate'],
         healthUrl: `http://127.0.0.1:${port}/readyz`,
       },
@@ -121,7 +123,7 @@ describe('deploying Deckhand itself (target self) onto a running, clustered web 
     await h.close();
   });
 
-  it('started as the unit starts it (cwd the `current` symlink, entry server/main.ts), the web tier runs release 1', async () => {
+  it('started as the unit starts it (cwd the `current` symlink, entry dist/server/main.js), the web tier runs release 1', async () => {
     expect(fs.realpathSync(`/proc/${web.pid}/cwd`)).toBe(path.join(dir, 'releases', release1(first)));
     expect(await healthPids(port, 2, release1(first))).toHaveLength(2);
   });

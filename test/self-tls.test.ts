@@ -61,8 +61,8 @@ describe('Deckhand serving TLS itself: a cert-reload of target self swaps the ce
   /** The web processes under the supervisor, from /proc. */
   const webPids = async () =>
     (await childPids(web.pid!))
-      // tsx's esbuild service is a child too; the web processes are the ones running server/main.ts
-      .filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server/main.ts'))
+      // the web processes are the ones running dist/server/main.js
+      .filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server/main.js'))
       .sort();
 
   it('serves the new certificate from every web process, with the same processes and every session intact', async () => {

@@ -38,8 +38,8 @@ describe('npm start with the embedded database: signals and a dying parent stop 
     const postgres = postmasterPid(dataDir);
     const supervisor = run.supervisorPid();
     const children = childrenOf(supervisor).map(cmdline);
-    expect(children.filter((c) => c.includes('worker/main.ts'))).toHaveLength(2);
-    expect(children.filter((c) => c.includes('server/main.ts'))).toHaveLength(1);
+    expect(children.filter((c) => c.includes('dist/worker/main.js'))).toHaveLength(2);
+    expect(children.filter((c) => c.includes('dist/server/main.js'))).toHaveLength(1);
 
     run.npm.kill('SIGTERM');
     expect(await run.exited).toBe(0); // npm waited for Deckhand, which stopped cleanly

@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// The `deckhand` command: loads the TypeScript CLI through tsx.
-import { register } from 'tsx/esm/api';
+// The `deckhand` command: runs the compiled CLI from dist/ (`npm run build:app` writes it).
+import fs from 'node:fs';
+import path from 'node:path';
 
-register();
-await import('./main.ts');
+const main = path.resolve(import.meta.dirname, '../../dist/server/cli/main.js');
+if (!fs.existsSync(main)) {
+  process.stderr.write(`deckhand: ${main} is missing; run \`npm run build\` in ${path.resolve(main, '../../../..')}\n`);
+  process.exit(1);
+}
+await import(main);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { APP_DIR } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
 import { RELEASE_NAME } from '../../jobs/lib/release-name.ts';
 import type { AppEnv } from '../context.ts';
@@ -26,7 +27,7 @@ function metricsRegistry(db: Db): Registry {
 }
 
 /** The release directory this code runs from, when Deckhand was deployed by Deckhand (DESIGN §1: deploy of self). */
-const root = path.basename(path.resolve(import.meta.dirname, '../..'));
+const root = path.basename(APP_DIR);
 const RUNNING_RELEASE = RELEASE_NAME.test(root) ? root : null;
 
 /** Liveness, readiness (database and queue) and Prometheus metrics. */

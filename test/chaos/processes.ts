@@ -27,7 +27,7 @@ export async function startDeckhand(h: Harness, dataDir: string, env: Record<str
 
 /** The worker processes the supervisor of `run` runs right now. */
 export const workerPids = (run: NpmStart) =>
-  childrenOf(run.supervisorPid()).filter((p) => cmdline(p).includes(path.join('worker', 'main.ts')));
+  childrenOf(run.supervisorPid()).filter((p) => cmdline(p).includes(path.join('worker', 'main.js')));
 
 export interface Answer {
   status: number;

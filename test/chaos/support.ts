@@ -13,7 +13,7 @@ export const chaosScripts = path.resolve(import.meta.dirname, 'scripts');
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'lost'];
 
-/** Worker processes as `npm start` runs them: real `worker/main.ts`, restarted when one exits. */
+/** Worker processes as `npm start` runs them: real `dist/worker/main.js`, restarted when one exits. */
 export class WorkerPool {
   private readonly procs = new Set<ChildProcess>();
   private closing = false;

@@ -184,9 +184,9 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A real worker process (worker/main.ts), as `npm start` or systemd runs it, on the harness's database and queue. */
+/** A real worker process (dist/worker/main.js), as `npm start` or systemd runs it, on the harness's database and queue. */
 export function spawnWorker(h: Harness, env: Record<string, string> = {}, logFd?: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+  return spawn(process.execPath, ['dist/worker/main.js'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
     stdio: logFd === undefined ? 'ignore' : ['ignore', logFd, logFd],
     env: {
@@ -205,7 +205,7 @@ export function spawnWorker(h: Harness, env: Record<string, string> = {}, logFd?
 }
 
 /**
- * The real web tier (`<appDir>/server/main.ts`: the node:cluster supervisor and two web processes) on
+ * The real web tier (`<appDir>/dist/server/main.js`: the node:cluster supervisor and two web processes) on
  * the harness's database and queue, logging into `logFile`. Started as deploy/deckhand-web.service
  * starts it: in `appDir` (a `current` symlink resolves once, as WorkingDirectory= does), with PWD naming
  * it and the entry relative to it.
@@ -215,7 +215,7 @@ export function spawnWebTier(
   o: { appDir: string; port: number; logFile: string; env?: Record<string, string> },
 ): ChildProcess {
   const log = fs.openSync(o.logFile, 'a');
-  return spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  return spawn(process.execPath, ['dist/server/main.js'], {
     cwd: o.appDir,
     stdio: ['ignore', log, log],
     env: {

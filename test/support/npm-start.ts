@@ -16,7 +16,7 @@ export interface NpmStart {
   port: number;
   url(p: string): string;
   logFile: string;
-  /** server/start.ts (Deckhand's supervisor), once npm has started it. */
+  /** dist/server/start.js (Deckhand's supervisor), once npm has started it. */
   supervisorPid(): number;
   /** Live processes of this run: npm, the supervisor, web, workers, embedded PostgreSQL, its lifeline. */
   processes(): number[];
@@ -69,8 +69,8 @@ export async function npmStart(o: {
     logFile,
     supervisorPid() {
       // node itself, not a `sh -c` that npm may have put in between
-      const pid = processes().find((p) => /(^|\/)node --import tsx server\/start\.ts$/.test(cmdline(p)));
-      if (!pid) throw new Error('no server/start.ts process in this run');
+      const pid = processes().find((p) => /(^|\/)node dist\/server\/start\.js$/.test(cmdline(p)));
+      if (!pid) throw new Error('no dist/server/start.js process in this run');
       return pid;
     },
     processes,

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { APP_DIR } from '../../config.ts';
 import { UnrecoverableError } from '../../jobs/lib/errors.ts';
 import type { ProcessMatch } from '../../jobs/lib/targets.ts';
 
@@ -19,8 +20,9 @@ const MAX_PID = 4_194_304;
 const MAX_CMDLINE_BYTES = 64 * 1024;
 
 /** Deckhand's own install directory: its entry points and the embedded PostgreSQL binaries live under it. */
-const INSTALL_DIR = path.resolve(import.meta.dirname, '../..');
-const DECKHAND_ENTRY = /(?:^|\/)(?:server\/(?:main|start)\.ts|worker\/main\.ts|server\/cli\/deckhand\.mjs)$/;
+const INSTALL_DIR = APP_DIR;
+/** An entry point, compiled (dist/…/*.js, as npm start and the units run it) or run from its sources. */
+const DECKHAND_ENTRY = /(?:^|\/)(?:(?:server\/(?:main|start)|worker\/main)\.[jt]s|server\/cli\/deckhand\.mjs)$/;
 
 /** At most `max` bytes of a file, opened without following a symlink in its last component. */
 async function readCapped(file: string, max: number, what: string): Promise<string | null> {
