@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import { generateSpecs, resolver } from 'hono-openapi';
 import { z } from 'zod';
+import { APP_DIR } from '../../config.ts';
 import { errorResponseNames } from './describe.ts';
 
 /** `{"error":{code,message,details}}`, every error's shape (DESIGN §3). */
@@ -28,7 +29,8 @@ const ERROR_DESCRIPTIONS: Record<string, string> = {
   Unavailable: 'The database, the queue or a host worker is unreachable',
 };
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+// From the app directory: compiled, this file sits one level deeper (dist/server/openapi).
+const { version } = createRequire(path.join(APP_DIR, 'package.json'))('./package.json') as { version: string };
 
 function documentation() {
   const responses = Object.fromEntries(
