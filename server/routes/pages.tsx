@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { etag } from 'hono/etag';
 import { z } from 'zod';
 import { listEvents, listJobs } from '../../db/job-reads.ts';
 import { roleAtLeast } from '../../db/users.ts';
@@ -17,6 +18,15 @@ const OUTPUT_PAGE = 2000;
 
 const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 
+/**
+ * Polled fragments answer an unchanged poll with 304. The ETag is the digest of the fragment just
+ * rendered, so nothing is cached: any difference (a new event, a status, a cancel request, a relative
+ * time that moved on, another user's buttons) is a 200 with the new content. The browser keeps the
+ * body and revalidates each poll (private, no-cache); htmx 4 swaps nothing on a 304.
+ */
+const revalidated = etag();
+const POLLED = { 'Cache-Control': 'private, no-cache' };
+
 /** Reads the job first: once it is terminal, every output event already exists. */
 async function liveState(c: { var: AppEnv['Variables'] }, id: string, after: number) {
   const job = await loadJob(c.var.deps, id);
@@ -25,7 +35,8 @@ async function liveState(c: { var: AppEnv['Variables'] }, id: string, after: num
   const canAct = owns && roleAtLeast(c.var.user!.role, 'operator');
   // Steps are as public as the job's status; output belongs to its owner (DESIGN §4).
   const types = owns ? ['output', 'progress'] : ['progress'];
-  const events = await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, types);
+  // Every event is counted in last_seq by the statement that writes it: none beyond `after`, nothing to read.
+  const events = job.lastSeq > after ? await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, types) : [];
   const upTo = events.length === OUTPUT_PAGE ? (events.at(-1)?.seq ?? after) : job.lastSeq;
   const seen = events.filter((e) => e.seq <= upTo);
   return {
@@ -92,14 +103,16 @@ export const pageRoutes = new Hono<AppEnv>()
       </>,
     );
   })
-  .get('/fragments/jobs/:id/row', requireRole('viewer'), async (c) => {
-    return c.html(<JobRowView job={await loadJob(c.var.deps, c.req.param('id'))} />);
+  .get('/fragments/jobs/:id/row', requireRole('viewer'), revalidated, async (c) => {
+    return c.html(<JobRowView job={await loadJob(c.var.deps, c.req.param('id'))} />, 200, POLLED);
   })
-  .get('/fragments/jobs/:id/live', requireRole('viewer'), async (c) => {
+  .get('/fragments/jobs/:id/live', requireRole('viewer'), revalidated, async (c) => {
     const { after } = parseOr400(numQuery, c.req.query(), 'query');
     const s = await liveState(c, c.req.param('id'), after);
     return c.html(
       <JobLive job={s.job} canAct={s.canAct} lastSeq={s.lastSeq} newOutput={s.output} newSteps={s.steps} />,
+      200,
+      POLLED,
     );
   })
   .get('/scripts', requireRole('viewer'), async (c) => {
