@@ -38,7 +38,14 @@ if (password) {
 }
 
 // The data directory chosen here (secret key, initial password) is the children's too.
-const env = { ...process.env, DATABASE_URL: databaseUrl, DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR };
+// One web process unless asked for more: on one machine a second costs ~100 MB for no gain (a rolling
+// restart starts the new process before it retires the old one either way); see the README's footprint.
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR,
+  DECKHAND_WEB_PROCESSES: process.env.DECKHAND_WEB_PROCESSES ?? '1',
+};
 const processes = [
   keepRunning('web', 'server/main', env, log),
   ...Array.from({ length: config.DECKHAND_WORKERS }, (_, i) => keepRunning(`worker-${i + 1}`, 'worker/main', env, log)),

@@ -161,6 +161,13 @@ const logPaging = JSON.parse(
 say(
   `log paging: newest 200 lines of 2 GB in ${logPaging.log_page_ms_2gb} ms, of 2 MB in ${logPaging.log_page_ms_2mb} ms`,
 );
+// A real `npm start` (compiled dist/, embedded PostgreSQL), in its own process: RSS per process, polling cost.
+const footprint = JSON.parse(
+  execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/footprint.ts'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!,
+);
 
 console.log(
   JSON.stringify({
@@ -181,6 +188,7 @@ console.log(
     history_rows: frag.rows,
     ...logPaging,
     ...history,
+    ...footprint,
   }),
 );
 process.exit(0);
