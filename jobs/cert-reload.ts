@@ -5,7 +5,7 @@ import { JobValidationError } from './lib/errors.ts';
 import { defineKind, type KindEnv } from './lib/kind.ts';
 import { loadTarget, type TargetSpec, targetName } from './lib/targets.ts';
 
-const request = z.object({ target: targetName, bundle: z.uuid() });
+const request = z.strictObject({ target: targetName, bundle: z.uuid() });
 
 export type TlsTarget = TargetSpec & { tls: NonNullable<TargetSpec['tls']> };
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineKind } from './lib/kind.ts';
 import { loadScript, scriptName, validateParams } from './lib/manifest.ts';
 
-const request = z.object({
+const request = z.strictObject({
   script: scriptName,
   params: z.record(z.string(), z.unknown()).default({}),
 });

@@ -125,6 +125,7 @@ describe('bad input gets a 400 with {error:{code,message,details}}, never a 500'
     ['an unknown param', { kind: 'script', script: 'steps', params: { nope: 1 } }, 400],
     ['params that are not an object', { kind: 'script', script: 'steps', params: 'x' }, 400],
     ['a bad onBusy', { ...stepsJob, onBusy: 'maybe' }, 400],
+    ['an unknown field beside the script', { ...stepsJob, timeout: 5 }, 400],
     ['an oversized body', { kind: 'script', script: 'steps', params: { label: 'x'.repeat(100_000) } }, 413],
   ];
   it.each(cases)('%s', async (_what, body, status) => {

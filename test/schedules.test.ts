@@ -127,6 +127,7 @@ describe.each<BackendName>(['redis', 'postgres'])('schedules on BullMQ job sched
       [{ cron: '0 3 * * *', tz: 'UTC', job: { kind: 'script', script: 'steps', params: { count: 99 } } }, 'job'],
       [{ cron: '0 3 * * *', tz: 'UTC', job: { kind: 'teleport' } }, 'job'],
       [{ cron: '0 3 * * *', tz: 'UTC', job: { kind: 'restart', target: 'web', mode: 'reload', extra: 1 } }, 'job'],
+      [{ cron: '0 3 * * *', tz: 'UTC', job: { ...stepsJob, extra: 1 } }, 'extra'],
       [{ cron: '0 3 * * *', tz: 'UTC', job: stepsJob, every: 1000 }, 'every'],
       [{ tz: 'UTC', job: stepsJob }, 'cron'],
     ];
