@@ -71,6 +71,16 @@ describe('audit sentences', () => {
     expect(say('ops', 'job.enqueue', 'x', { kind: 'script', script: 'disk-usage', target: null })).toBe(
       'ops ran the script disk-usage',
     );
+    const sid = '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
+    const weekly = { cron: '0 4 * * 1', job: { kind: 'restart', target: 'web', mode: 'reload' } };
+    expect(say('ops', 'schedule.create', sid, weekly)).toBe('ops scheduled (0 4 * * 1): reloaded web [0f1e2d3c]');
+    expect(say('ops', 'schedule.delete', sid, weekly)).toBe('ops deleted the schedule 0f1e2d3c (reloaded web)');
+    expect(say('system', 'schedule.skip', sid, { reason: 'bob is disabled' })).toBe(
+      'system skipped a run of the schedule 0f1e2d3c: bob is disabled',
+    );
+    expect(say('ops', 'job.enqueue', 'x', { kind: 'script', script: 'cert-expiry', schedule: sid })).toBe(
+      'ops ran the script cert-expiry (scheduled)',
+    );
     expect(say('admin', 'token.revoke', 'bob', { id: 'abc' })).toBe('admin revoked a token of bob');
     expect(say('alice', 'auth.login', 'alice')).toBe('alice signed in');
     expect(say('admin', 'target.lock.force_release', 'shop')).toBe('admin force-released the lock of shop');

@@ -41,11 +41,17 @@ function jobPhrase(d: Record<string, unknown>): string {
 
 type Phrase = (s: string, d: Record<string, unknown>) => string;
 
+/** A schedule's job as audited: its POST /api/jobs body, where a restart's mode sits beside the target. */
+function scheduledJob(d: Record<string, unknown>): string {
+  const job = (d.job ?? {}) as Record<string, unknown>;
+  return jobPhrase({ ...job, params: job.params ?? job });
+}
+
 const phrases: Record<string, Phrase> = {
   'auth.login': () => 'signed in',
   'auth.logout': () => 'signed out',
   'auth.login_failed': (s) => `failed to sign in as ${s}`,
-  'job.enqueue': (_s, d) => jobPhrase(d),
+  'job.enqueue': (_s, d) => `${jobPhrase(d)}${d.schedule ? ' (scheduled)' : ''}`,
   'job.retry': (_s, d) => `retried: ${jobPhrase(d)}`,
   'job.cancel': (s) => `cancelled job ${short(s)}`,
   'job.lost': (s) => `marked job ${short(s)} lost`,
@@ -72,6 +78,12 @@ const phrases: Record<string, Phrase> = {
   'notification.rule.create': (s) => `added the notification rule ${s}`,
   'notification.rule.update': (s, d) => `${d.enabled === false ? 'paused' : 'resumed'} the notification rule ${s}`,
   'notification.rule.delete': (s) => `deleted the notification rule ${s}`,
+  'schedule.create': (s, d) => `scheduled (${str(d.cron) ?? '?'}): ${scheduledJob(d)} [${short(s)}]`,
+  'schedule.pause': (s) => `paused the schedule ${short(s)}`,
+  'schedule.resume': (s) => `resumed the schedule ${short(s)}`,
+  'schedule.delete': (s, d) => `deleted the schedule ${short(s)} (${scheduledJob(d)})`,
+  'schedule.skip': (s, d) => `skipped a run of the schedule ${short(s)}: ${str(d.reason) ?? 'not allowed'}`,
+  'schedule.fail': (s, d) => `could not start a run of the schedule ${short(s)}: ${str(d.reason) ?? 'an error'}`,
   'logs.read': (s, d) => `${d.follow ? 'followed' : 'read'} the logs of ${s}`,
 };
 
