@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { audit } from '../db/audit.ts';
+import { Batcher, batcherPer } from '../db/batch.ts';
+import type { Db } from '../db/client.ts';
 import { failUnqueuedJob, findByIdempotencyKey, type RequestShape } from '../db/idempotency.ts';
+import { insertQueuedJobs } from '../db/job-batches.ts';
 import { getJob, type JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../db/job-states.ts';
-import { endIdleJob, insertQueuedJob, requestCancel } from '../db/jobs.ts';
+import { endIdleJob, type NewJob, requestCancel } from '../db/jobs.ts';
 import { busyWith } from '../db/locks.ts';
 import type { KindRegistry } from '../jobs/index.ts';
 import type { RetryPolicy, StoredRequest } from '../jobs/lib/kind.ts';
@@ -42,6 +46,11 @@ export async function resolveRequest(
   const { name, onBusy, kind, req } = parseJobRequest(deps.registry, body);
   return { kind: name, onBusy, ...(await kind.resolve(req, deps.env)) };
 }
+
+/** Concurrent requests of one web process insert their jobs in one statement (one commit). */
+const inserts = batcherPer(
+  (db: Db) => new Batcher<NewJob & { id: string }, string | null>((jobs) => insertQueuedJobs(db, jobs)),
+);
 
 /** The job an earlier request made under this key: the same request gets it back, another one a 422. */
 async function earlierJob(deps: JobDeps, user: SessionUser, key: string, request: RequestShape) {
@@ -89,7 +98,8 @@ export async function submitJob(
   }
   // Two tries: a concurrent request's key may be given back (its enqueue failed) between them.
   for (let tries = 0; tries < 2; tries++) {
-    const id = await insertQueuedJob(deps.db, {
+    const id = await inserts(deps.db).push({
+      id: randomUUID(),
       kind: stored.kind,
       target: stored.target,
       script: stored.script,

@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, type Job, type Processor } from 'bullmq';
 import { ZodError } from 'zod';
 import type { Logger } from '../config.ts';
+import { Batcher } from '../db/batch.ts';
 import type { Db } from '../db/client.ts';
-import { type ClaimedJob, claimJob, finishAttempt, renewLease, setPid } from '../db/jobs.ts';
+import { claimJobs, type Finish, finishAttempts } from '../db/job-batches.ts';
+import { type ClaimedJob, renewLease, setPid } from '../db/jobs.ts';
 import { type LockHolder, releaseTarget, setWaiting, tryLockTarget } from '../db/locks.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { JobCancelledError, JobValidationError, UnrecoverableError, WorkerShutdownError } from '../jobs/lib/errors.ts';
@@ -72,6 +74,11 @@ function childEnv(jobId: string, extra?: Record<string, string>): Record<string,
 
 export function createRunner(deps: RunnerDeps) {
   const active = new Map<string, AbortController>();
+  // Concurrent claims and finishes of this worker's jobs share statements (and commits).
+  const claims = new Batcher<string, ClaimedJob | null>((ids) => claimJobs(deps.db, ids, deps.owner, deps.leaseMs));
+  const finishes = new Batcher<Finish, boolean>((f) => finishAttempts(deps.db, deps.owner, f));
+  const finishAttempt = (id: string, status: Finish['status'], outcome: { result?: unknown; error?: string }) =>
+    finishes.push({ id, status, ...outcome });
   const heartbeatMs = Math.min(1000, Math.floor(deps.leaseMs / 3));
 
   function startHeartbeat(id: string, ac: AbortController): NodeJS.Timeout {
@@ -125,7 +132,7 @@ export function createRunner(deps: RunnerDeps) {
   async function settle(job: ClaimedJob, err: unknown, redactor: Redactor): Promise<void> {
     const end = async (status: 'failed' | 'cancelled' | 'retrying', error: string) => {
       const ended = await held(job.id, 'final status', () =>
-        finishAttempt(deps.db, job.id, deps.owner, status, { error: redactor.redact(error) }),
+        finishAttempt(job.id, status, { error: redactor.redact(error) }),
       );
       if (ended && status !== 'retrying') await deps.onEnded?.({ ...job, status, error: redactor.redact(error) });
     };
@@ -173,7 +180,7 @@ export function createRunner(deps: RunnerDeps) {
       const result = await kind.run(contextFor(job, ac.signal, journal), req, deps.env);
       await journal.close();
       const ended = await held(job.id, 'final status', () =>
-        finishAttempt(deps.db, job.id, deps.owner, 'succeeded', {
+        finishAttempt(job.id, 'succeeded', {
           result: journal.redactor.redactDeep(result ?? null),
         }),
       );
@@ -194,7 +201,7 @@ export function createRunner(deps: RunnerDeps) {
    */
   async function claim(bullJob: Job<JobPayload>, token: string | undefined): Promise<ClaimedJob | null> {
     try {
-      return await claimJob(deps.db, bullJob.data.id, deps.owner, deps.leaseMs);
+      return await claims.push(bullJob.data.id);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       deps.log.warn(

@@ -1,6 +1,7 @@
 import { createPostgresBackend, type Processor, Queue, runMigrations, Worker, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { Batcher } from '../../db/batch.ts';
 import type { RetryPolicy } from './kind.ts';
 
 /**
@@ -98,21 +99,35 @@ export async function createProducer(s: QueueSettings): Promise<Producer> {
         : new QueueUnavailableError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
     });
   await guard(queue.waitUntilReady(), 'queue backend').catch(() => {});
+  // Concurrent adds go to the backend together (one Redis round trip, or one PostgreSQL statement).
+  const adds = new Batcher<{ kind: string; id: string; retry: RetryPolicy }, void>(
+    async (items) => {
+      await guard(
+        queue.addBulk(
+          items.map(({ kind, id, retry }) => ({
+            name: kind,
+            data: { id } satisfies JobPayload,
+            opts: {
+              jobId: id,
+              attempts: retry.attempts,
+              backoff: { type: 'exponential', delay: retry.backoffMs },
+              removeOnComplete: { count: 1000 },
+              removeOnFail: { count: 5000 },
+            },
+          })),
+        ),
+        'enqueue',
+      );
+      return items.map(() => undefined);
+    },
+    200,
+    2,
+    () => false,
+  ); // Redis accepts or refuses a bulk add whole
   return {
     backend: backendOf(s),
     queue,
-    async add(kind, id, retry) {
-      await guard(
-        queue.add(kind, { id } satisfies JobPayload, {
-          jobId: id,
-          attempts: retry.attempts,
-          backoff: { type: 'exponential', delay: retry.backoffMs },
-          removeOnComplete: { count: 1000 },
-          removeOnFail: { count: 5000 },
-        }),
-        'enqueue',
-      );
-    },
+    add: (kind, id, retry) => adds.push({ kind, id, retry }),
     exists: async (id) => Boolean(await guard(queue.getJob(id), 'queue lookup')),
     isConnected: () => !connection || connection.status === 'ready',
     state: (id) => guard(queue.getJobState(id), 'queue state'),
