@@ -154,6 +154,27 @@ describe.each<BackendName>(['redis', 'postgres'])('schedules on BullMQ job sched
     expect((await h.app.request('/api/schedules')).status).toBe(401);
   });
 
+  it('refuses a session write without the CSRF token, and a cross-site one', async () => {
+    const body = JSON.stringify({ cron: '0 3 * * *', tz: 'UTC', job: stepsJob });
+    const send = (headers: Record<string, string>) =>
+      h.app.request('http://localhost/api/schedules', {
+        method: 'POST',
+        body,
+        headers: { Cookie: operator.cookie, 'Content-Type': 'application/json', ...headers },
+      });
+    const noToken = await send({ Origin: 'http://localhost', 'Sec-Fetch-Site': 'same-origin' });
+    expect(noToken.status).toBe(403);
+    const crossSite = await send({ 'Sec-Fetch-Site': 'cross-site', 'X-CSRF-Token': operator.csrfToken });
+    expect(crossSite.status).toBe(403);
+    const ok = await send({
+      Origin: 'http://localhost',
+      'Sec-Fetch-Site': 'same-origin',
+      'X-CSRF-Token': operator.csrfToken,
+    });
+    expect(ok.status).toBe(201);
+    expect((await api(h, operator, 'DELETE', `/api/schedules/${(await ok.json()).id}`)).status).toBe(204);
+  });
+
   it('runs at most one catch-up after the workers were down for several occurrences', async () => {
     const s = await create(operator, { cron: EVERY_SECOND, tz: 'UTC', job: stepsJob });
     await runWhere(s.id, (r) => r.outcome === 'started', 'a first run');
