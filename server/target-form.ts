@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { TargetSpec } from '../jobs/lib/targets.ts';
 import type { TargetFormValues } from '../views/types.ts';
+import { parseFormJson } from './text-guard.ts';
 
 /**
  * The target form (views/target-form.tsx) and the target object of `PUT /api/targets/:name`,
@@ -90,11 +91,8 @@ export function specFromValues(v: TargetFormValues): Record<string, unknown> {
   const argv = (k: string) => {
     const t = text(k);
     if (t === undefined || !t.startsWith('[')) return t?.split(/\s+/);
-    try {
-      return JSON.parse(t) as unknown;
-    } catch {
-      return t; // zod names it: an array was expected
-    }
+    // Not JSON: zod names it (an array was expected).
+    return parseFormJson(t, k)?.value ?? t;
   };
   const anyOf = (...keys: string[]) => keys.some((k) => text(k) !== undefined);
   const manager = text('manager');

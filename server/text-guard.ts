@@ -72,7 +72,7 @@ export const rejectBadRequestText = createMiddleware<AppEnv>(async (c, next) => 
 });
 
 /** Every string and object key in a parsed JSON value, without recursion (bodies may nest deeply). */
-function jsonHasBadText(value: unknown): boolean {
+export function jsonHasBadText(value: unknown): boolean {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
@@ -98,6 +98,22 @@ async function formHasBadText(form: FormData): Promise<boolean> {
     if (texts.some(isBadText)) return true;
   }
   return false;
+}
+
+/**
+ * JSON typed into a form field (an import, a pasted job body): the body check above sees only its
+ * escapes (`\u0000` is six harmless characters), so the parsed value is checked here. Null when
+ * it is not JSON; a 400 naming the field when it holds bad text.
+ */
+export function parseFormJson(raw: string, field: string): { value: unknown } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (jsonHasBadText(value)) throw invalidText('form field', field);
+  return { value };
 }
 
 const FORM_TYPE = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i;

@@ -18,15 +18,15 @@ import {
   resumeSchedule,
   toApiSchedule,
 } from '../schedule-service.ts';
+import { parseFormJson } from '../text-guard.ts';
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
 function parseJson(raw: string, field: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
+  const parsed = parseFormJson(raw, field);
+  if (!parsed)
     throw badRequest(`${field} is not valid JSON`, { formErrors: [], fieldErrors: { [field]: ['not valid JSON'] } });
-  }
+  return parsed.value;
 }
 
 /** The job body from the form: the pasted JSON if any, else the fields the chosen kind uses. */

@@ -14,6 +14,7 @@ import { requireRole } from '../middleware.ts';
 import { overviewViews, restartViews } from '../status-views.ts';
 import { issuesByPath } from '../target-form.ts';
 import { saveTarget } from '../target-service.ts';
+import { parseFormJson } from '../text-guard.ts';
 import { toApiCertificate } from './certificates.ts';
 
 const tlsTargetNames = async (db: Db) =>
@@ -50,12 +51,9 @@ export const targetPages = new Hono<AppEnv>()
   .post('/ui/targets', requireRole('admin'), async (c) => {
     // A JSON document (the import page): an export carries its name, which the form's name overrides.
     const form = await c.req.parseBody();
-    let doc: unknown;
-    try {
-      doc = JSON.parse(String(form.spec ?? ''));
-    } catch {
-      throw badRequest('the definition is not valid JSON');
-    }
+    const parsedDoc = parseFormJson(String(form.spec ?? ''), 'spec');
+    if (!parsedDoc) throw badRequest('the definition is not valid JSON');
+    const doc = parsedDoc.value;
     const { name: docName, ...spec } = (doc !== null && typeof doc === 'object' ? doc : {}) as { name?: unknown };
     const name = String(form.name ?? '').trim() || (typeof docName === 'string' ? docName : '');
     const body = typeof doc === 'object' && !Array.isArray(doc) ? spec : doc;
