@@ -149,13 +149,20 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
       }
       return n;
     };
-    const few = await queriesFor('/fragments/overview');
+    // The page's own queries: the viewer's session check is warmed into the auth cache first, and the
+    // fewest of a few polls leaves out the worker's status publisher, which shares this pool.
+    const fewestFor = async (url: string) => {
+      await page(viewer, url);
+      const counts = [await queriesFor(url), await queriesFor(url), await queriesFor(url)];
+      return Math.min(...counts);
+    };
+    const few = await fewestFor('/fragments/overview');
     for (const i of [1, 2, 3, 4, 5]) {
       await pool.query(`INSERT INTO targets (name, spec) VALUES ($1, '{"manager":"systemd","unit":"x.service"}')`, [
         `extra${i}`,
       ]);
     }
-    const many = await queriesFor('/fragments/overview');
+    const many = await fewestFor('/fragments/overview');
     await pool.query(`DELETE FROM targets WHERE name LIKE 'extra%'`);
     expect(many).toBe(few);
   });
