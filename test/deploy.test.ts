@@ -262,9 +262,13 @@ describe.each<BackendName>(['redis', 'postgres'])(
     it('prunes releases beyond the keep count, never the current one nor the one before it', async () => {
       const names = fs.readdirSync(releases()).filter((n) => /^\d{14}-[0-9a-f]{7}$/.test(n));
       expect(names.length).toBeLessThanOrEqual(3);
-      const [newest] = (await api(h, admin, 'GET', '/api/targets/app/deployments')).json.items;
-      expect(names).toContain(newest.release);
-      expect(names).toContain(newest.previousRelease);
+      // The deploy that made `current` live, not the newest by submission: two deploys submitted together
+      // may take the target's lock in either order.
+      const live = path.basename(current());
+      const items = (await api(h, admin, 'GET', '/api/targets/app/deployments')).json.items;
+      const liveDeploy = items.find((d: { release: string | null }) => d.release === live);
+      expect(names).toContain(live);
+      expect(names).toContain(liveDeploy.previousRelease);
     });
 
     it('refuses bad deploy requests and target settings with a clear 400 or 403, and queues nothing', async () => {
