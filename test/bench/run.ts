@@ -7,6 +7,8 @@
  *   BENCH_CONCURRENCY: worker concurrency (default 16)
  *   TEST_DATABASE_URL / TEST_REDIS_URL: the services, as for the tests
  *   BENCH_HISTORY_JOBS, BENCH_HISTORY_SMALL, BENCH_HISTORY_MS: the history section (test/bench/history.ts)
+ *   BENCH_ONLY=pipeline: only the pipeline figures (raw, e2e, enqueue, pickup, fragment), for quick runs
+ *   BENCH_CPU_PROF=DIR: the web and worker processes write V8 CPU profiles into DIR
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +30,8 @@ const backend = process.env.BENCH_BACKEND === 'postgres' ? 'postgres' : 'redis';
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const CLIENTS = 50;
+const pipelineOnly = process.env.BENCH_ONLY === 'pipeline';
+const profileArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 const database = await freshDatabase();
@@ -41,7 +45,7 @@ const token = await createApiToken(db, admin.id, null);
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const deckhandEnv = { ...services, DECKHAND_QUEUE: queueName, DECKHAND_PORT: String(port) };
-const web = start('test/bench/web.ts', deckhandEnv);
+const web = start('test/bench/web.ts', deckhandEnv, profileArgs);
 await eventually(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, 30_000, 'the web tier');
 // After the web tier's cold start, which ends the sessions made before it (DESIGN §6).
 const session = await createSession(db, admin.id);
@@ -138,10 +142,37 @@ async function fragments() {
   return { statusRps, helloRps, rows };
 }
 
+async function laterSections() {
+  // History at scale (retention issue): its own database and web process, seeded with generate_series.
+  const history = await historyBench(services, say);
+  // In its own process, so that its peak RSS is the log reader's alone.
+  const logPaging = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/log-paging.ts'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  );
+  say(
+    `log paging: newest 200 lines of 2 GB in ${logPaging.log_page_ms_2gb} ms, of 2 MB in ${logPaging.log_page_ms_2mb} ms`,
+  );
+  // A real `npm start` (compiled dist/, embedded PostgreSQL), in its own process: RSS per process, polling cost.
+  const footprint = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/footprint.ts'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  );
+  return { ...logPaging, ...history, ...footprint };
+}
+
 say(`backend=${backend} jobs=${JOBS} worker concurrency=${CONCURRENCY} clients=${CLIENTS}`);
 const raw = await rawBullmq();
 say(`raw BullMQ: ${round(raw)} jobs/s`);
-const worker = start('test/bench/worker.ts', { ...deckhandEnv, DECKHAND_WORKER_CONCURRENCY: String(CONCURRENCY) });
+const worker = start(
+  'test/bench/worker.ts',
+  { ...deckhandEnv, DECKHAND_WORKER_CONCURRENCY: String(CONCURRENCY) },
+  profileArgs,
+);
 await sleep(1500); // let it connect before the clock starts
 const e2e = await endToEnd();
 say(`end to end: ${round(e2e.perSecond)} jobs/s`);
@@ -149,25 +180,8 @@ const pickup = await pickupAtIdle();
 const frag = await fragments();
 await Promise.all([stop(worker), stop(web)]);
 await database.drop();
-// History at scale (retention issue): its own database and web process, seeded with generate_series.
-const history = await historyBench(services, say);
-// In its own process, so that its peak RSS is the log reader's alone.
-const logPaging = JSON.parse(
-  execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/log-paging.ts'], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .at(-1)!,
-);
-say(
-  `log paging: newest 200 lines of 2 GB in ${logPaging.log_page_ms_2gb} ms, of 2 MB in ${logPaging.log_page_ms_2mb} ms`,
-);
-// A real `npm start` (compiled dist/, embedded PostgreSQL), in its own process: RSS per process, polling cost.
-const footprint = JSON.parse(
-  execFileSync(process.execPath, ['--import', 'tsx', 'test/bench/footprint.ts'], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .at(-1)!,
-);
+// History, log paging and footprint take most of the run; BENCH_ONLY=pipeline leaves them out.
+const later = pipelineOnly ? {} : await laterSections();
 
 console.log(
   JSON.stringify({
@@ -186,9 +200,7 @@ console.log(
     status_fragment_rps: round(frag.statusRps),
     hello_fragment_rps: round(frag.helloRps),
     history_rows: frag.rows,
-    ...logPaging,
-    ...history,
-    ...footprint,
+    ...later,
   }),
 );
 process.exit(0);
