@@ -103,8 +103,18 @@ export interface Finish {
   error?: string | null;
 }
 
-/** Ends attempts this worker owns; false for each whose lease was lost (the reaper got there first). */
-export async function finishAttempts(db: Db, owner: string, finishes: Finish[]): Promise<boolean[]> {
+/**
+ * What the end of an attempt tells its worker: the notification events that some enabled rule
+ * listens for, as of the same snapshot that committed the end. An event not among them cannot
+ * fire, so the notifier skips its lookup (jobs/lib/notifier.ts): with no rule for it, a job's end
+ * costs no statement of its own.
+ */
+export interface Ended {
+  ruleEvents: ReadonlySet<string>;
+}
+
+/** Ends attempts this worker owns; null for each whose lease was lost (the reaper got there first). */
+export async function finishAttempts(db: Db, owner: string, finishes: Finish[]): Promise<(Ended | null)[]> {
   const rows = await prepared(
     db,
     'deckhand_finish_attempts',
@@ -117,10 +127,13 @@ export async function finishAttempts(db: Db, owner: string, finishes: Finish[]):
         lease_owner = NULL, lease_expires_at = NULL, pid = NULL, last_seq = last_seq + 1
       FROM input i
       WHERE jobs.id = i.id AND jobs.lease_owner = $2 AND jobs.status IN ('active', 'waiting')
-      RETURNING jobs.id, jobs.last_seq, i.status, i.error)
-    INSERT INTO job_events (job_id, seq, type, data)
-    SELECT id, last_seq, 'status', jsonb_strip_nulls(jsonb_build_object('status', status, 'error', error)) FROM j
-    RETURNING job_id`,
+      RETURNING jobs.id, jobs.last_seq, i.status, i.error),
+    e AS (INSERT INTO job_events (job_id, seq, type, data)
+      SELECT id, last_seq, 'status', jsonb_strip_nulls(jsonb_build_object('status', status, 'error', error)) FROM j
+      RETURNING job_id)
+    SELECT job_id, (SELECT array_agg(DISTINCT ev) FROM notification_rules r, jsonb_array_elements_text(r.events) ev
+                    WHERE r.enabled) AS rule_events
+    FROM e`,
     [
       finishes.map((f) => f.id),
       owner,
@@ -129,6 +142,8 @@ export async function finishAttempts(db: Db, owner: string, finishes: Finish[]):
       finishes.map((f) => f.error ?? null),
     ],
   );
+  // The subquery is the same for every row (one snapshot, evaluated once).
+  const ruleEvents: ReadonlySet<string> = new Set((rows[0]?.rule_events as string[] | null) ?? []);
   const done = new Set(rows.map((r) => String(r.job_id)));
-  return finishes.map((f) => done.has(f.id));
+  return finishes.map((f) => (done.has(f.id) ? { ruleEvents } : null));
 }

@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import type { Logger } from '../config.ts';
 import { Batcher } from '../db/batch.ts';
 import type { Db } from '../db/client.ts';
-import { claimJobs, type Finish, finishAttempts } from '../db/job-batches.ts';
+import { claimJobs, type Ended, type Finish, finishAttempts } from '../db/job-batches.ts';
 import { type ClaimedJob, renewLease, setPid } from '../db/jobs.ts';
 import { type LockHolder, releaseTarget, setWaiting, tryLockTarget } from '../db/locks.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
@@ -28,8 +28,8 @@ export interface RunnerDeps {
   cancelGraceMs: number;
   outputCapBytes: number;
   log: Logger;
-  /** After a terminal state is committed by this worker (notifications); never throws. */
-  onEnded?: (job: EndedJob) => Promise<void>;
+  /** After a terminal state is committed by this worker (notifications), with what the commit saw; never throws. */
+  onEnded?: (job: EndedJob, ended: Ended) => Promise<void>;
 }
 
 const LOCK_POLL_MS = 250;
@@ -76,7 +76,7 @@ export function createRunner(deps: RunnerDeps) {
   const active = new Map<string, AbortController>();
   // Concurrent claims and finishes of this worker's jobs share statements (and commits).
   const claims = new Batcher<string, ClaimedJob | null>((ids) => claimJobs(deps.db, ids, deps.owner, deps.leaseMs));
-  const finishes = new Batcher<Finish, boolean>((f) => finishAttempts(deps.db, deps.owner, f));
+  const finishes = new Batcher<Finish, Ended | null>((f) => finishAttempts(deps.db, deps.owner, f));
   const finishAttempt = (id: string, status: Finish['status'], outcome: { result?: unknown; error?: string }) =>
     finishes.push({ id, status, ...outcome });
   const heartbeatMs = Math.min(1000, Math.floor(deps.leaseMs / 3));
@@ -134,7 +134,8 @@ export function createRunner(deps: RunnerDeps) {
       const ended = await held(job.id, 'final status', () =>
         finishAttempt(job.id, status, { error: redactor.redact(error) }),
       );
-      if (ended && status !== 'retrying') await deps.onEnded?.({ ...job, status, error: redactor.redact(error) });
+      if (ended && status !== 'retrying')
+        await deps.onEnded?.({ ...job, status, error: redactor.redact(error) }, ended);
     };
     if (err instanceof LeaseLostError) return; // the reaper has already recorded it as lost
     if (err instanceof JobCancelledError) return void (await end('cancelled', 'cancelled by a user'));
@@ -184,7 +185,7 @@ export function createRunner(deps: RunnerDeps) {
           result: journal.redactor.redactDeep(result ?? null),
         }),
       );
-      if (ended) await deps.onEnded?.({ ...job, status: 'succeeded', error: null });
+      if (ended) await deps.onEnded?.({ ...job, status: 'succeeded', error: null }, ended);
     } catch (err) {
       await journal.close();
       await settle(job, ac.signal.aborted ? ac.signal.reason : err, journal.redactor);

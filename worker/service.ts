@@ -62,7 +62,7 @@ export async function startWorkerService(
     cancelGraceMs: config.DECKHAND_CANCEL_GRACE_MS,
     outputCapBytes: config.DECKHAND_OUTPUT_CAP_BYTES,
     log,
-    onEnded: (job) => notifier.jobEnded(job),
+    onEnded: (job, ended) => notifier.jobEnded(job, ended.ruleEvents),
   });
   let lastPickup = Date.now();
   const worker = createConsumer(

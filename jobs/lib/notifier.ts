@@ -15,8 +15,12 @@ import type { Producer } from './queue.ts';
  * (two reapers, a repeated sample) notifies once.
  */
 export interface Notifier {
-  /** After a job's terminal state is committed, by the worker that ran it (it knows the job: no read). */
-  jobEnded(job: EndedJob): Promise<void>;
+  /**
+   * After a job's terminal state is committed, by the worker that ran it (it knows the job: no read).
+   * `ruleEvents`, when given, are the events some enabled rule listened for as of that commit
+   * (db/job-batches.ts): no other event can fire, so it is not looked up.
+   */
+  jobEnded(job: EndedJob, ruleEvents?: ReadonlySet<string>): Promise<void>;
   /** After jobs' terminal states are committed elsewhere (the reaper's `lost`). */
   jobsEnded(ids: readonly string[]): Promise<void>;
   /** After a status sample is committed: unexpected restarts, and certificates' remaining days. */
@@ -99,12 +103,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   /** A `notify` job's own end never notifies (no loops). */
-  async function jobEnded(job: EndedJob): Promise<void> {
+  async function jobEnded(job: EndedJob, ruleEvents?: ReadonlySet<string>): Promise<void> {
     if (job.kind === notify.name) return;
     const event = JOB_EVENTS[job.status];
     if (!event) return; // cancelled: a person did it
-    await fire(event, jobFacts(job, event), `${job.id}:${event}`, true);
-    if (job.kind === 'deploy' && (await deployRolledBack(deps.db, job.id))) {
+    const mayFire = (e: NotifyEvent) => !ruleEvents || ruleEvents.has(e);
+    if (mayFire(event)) await fire(event, jobFacts(job, event), `${job.id}:${event}`, true);
+    if (job.kind === 'deploy' && mayFire('deploy.rolled_back') && (await deployRolledBack(deps.db, job.id))) {
       await fire('deploy.rolled_back', jobFacts(job, 'deploy.rolled_back'), `${job.id}:rolled_back`, true);
     }
   }
@@ -117,7 +122,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   };
 
   return {
-    jobEnded: (job) => guarded(`job ${job.id}`, () => jobEnded(job)),
+    jobEnded: (job, ruleEvents) => guarded(`job ${job.id}`, () => jobEnded(job, ruleEvents)),
     async jobsEnded(ids) {
       for (const id of ids) {
         await guarded(`job ${id}`, async () => {
