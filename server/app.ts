@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Hono } from 'hono';
+import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { contextStorage } from 'hono/context-storage';
 import { requestId } from 'hono/request-id';
@@ -62,6 +62,27 @@ function staticAssets() {
   return app;
 }
 
+const MAX_BODY_BYTES = 64 * 1024;
+const tooLarge = () => {
+  throw new HttpError(413, 'payload_too_large', 'the request body is larger than 64 KiB');
+};
+const honoBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The 64 KiB body limit, with the common cases decided from the headers alone. Hono's bodyLimit
+ * starts with `c.req.raw.body`, and on @hono/node-server that one property builds a whole undici
+ * Request (a web stream, an AbortController) for every request, GETs included: most of a status
+ * poll's cost. Only a streamed body (no Content-Length, or chunked) goes through it.
+ */
+async function limitBody(c: Context<AppEnv>, next: Next) {
+  if (NO_BODY_METHODS.has(c.req.method)) return next();
+  const length = c.req.header('Content-Length');
+  if (length === undefined || c.req.header('Transfer-Encoding') !== undefined) return honoBodyLimit(c, next);
+  if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
+  return next();
+}
+
 /** The whole web tier as one Hono app; tests drive it through `app.request`. */
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -81,15 +102,7 @@ export function createApp(deps: AppDeps) {
   app.route('/static', staticAssets());
   app.route('/cli', cliBundle);
   app.route('/static/swagger', swaggerAssets);
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: 64 * 1024,
-      onError: () => {
-        throw new HttpError(413, 'payload_too_large', 'the request body is larger than 64 KiB');
-      },
-    }),
-  );
+  app.use('*', limitBody);
   app.use('*', rejectBadBodyText);
   app.use('*', authenticate);
   // Browsers send cookies cross-site; bearer tokens are never sent implicitly, so they skip these checks.

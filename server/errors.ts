@@ -1,3 +1,4 @@
+import type { HonoRequest } from 'hono';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -33,9 +34,10 @@ export function parseOr400<T>(schema: z.ZodType<T>, input: unknown, what: string
 }
 
 /** The request's JSON body, or a 400 that says it is not JSON. */
-export async function jsonBody(req: Request): Promise<unknown> {
+export async function jsonBody(req: HonoRequest): Promise<unknown> {
   try {
-    return await req.json();
+    // HonoRequest caches the text the body guard already read: one read, one parse.
+    return JSON.parse(await req.text());
   } catch {
     throw badRequest('the body is not valid JSON');
   }

@@ -118,12 +118,16 @@ export function parseFormJson(raw: string, field: string): { value: unknown } | 
 
 const FORM_TYPE = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i;
 
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * Rejects bad text anywhere in a body, and form bodies that do not parse (a broken multipart
- * boundary, a truncated part). Runs after the body limit; reads a clone, so handlers read as usual.
+ * boundary, a truncated part). Runs after the body limit. A form is read from a clone; any other
+ * body through HonoRequest's cached `text()`, which handlers read again for free (`jsonBody`).
+ * Neither touches `c.req.raw.body`: on @hono/node-server that builds a whole web Request.
  */
 export const rejectBadBodyText = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.req.raw.body) return next();
+  if (NO_BODY_METHODS.has(c.req.method)) return next();
   const type = c.req.header('Content-Type') ?? '';
   if (FORM_TYPE.test(type)) {
     const form = await c.req.raw
@@ -135,7 +139,8 @@ export const rejectBadBodyText = createMiddleware<AppEnv>(async (c, next) => {
     return next();
   }
   // Handlers parse JSON whatever the Content-Type says, so any other body is checked as JSON text.
-  const text = await c.req.raw.clone().text();
+  const text = await c.req.text();
+  if (text === '') return next();
   if (text.includes('\0')) throw invalidText('body', null);
   let parsed: unknown;
   try {

@@ -315,3 +315,56 @@ describe('health', () => {
     expect(metrics).toMatch(/deckhand_jobs\{kind="script",status="queued"\} \d+/);
   });
 });
+
+describe('the 64 KiB body limit over a real socket (Content-Length and chunked bodies)', () => {
+  async function overHttp(send: (port: number) => Promise<{ status: number; body: string }>) {
+    const { serve } = await import('@hono/node-server');
+    const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((r) => server.once('listening', r));
+    try {
+      return await send((server.address() as import('node:net').AddressInfo).port);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  }
+  const post = (port: number, headers: Record<string, string>, body: string | string[]) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/jobs', headers }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        req.on('error', reject);
+        for (const chunk of Array.isArray(body) ? body : [body]) req.write(chunk);
+        req.end();
+      }, reject);
+    });
+  const headers = () => ({ Authorization: `Bearer ${operator.token}`, 'Content-Type': 'application/json' });
+
+  it('answers 413 to a declared length over 64 KiB and to a chunked body that grows past it; nothing is queued', async () => {
+    const before = await count('jobs');
+    const big = JSON.stringify({ ...stepsJob, params: { label: 'x'.repeat(70_000) } });
+    const declared = await overHttp((port) =>
+      post(port, { ...headers(), 'Content-Length': String(Buffer.byteLength(big)) }, big),
+    );
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body).error.code).toBe('payload_too_large');
+    const chunks = [big.slice(0, 30_000), big.slice(30_000, 60_000), big.slice(60_000)];
+    const chunked = await overHttp((port) => post(port, { ...headers(), 'Transfer-Encoding': 'chunked' }, chunks));
+    expect(chunked.status).toBe(413);
+    expect(await count('jobs')).toBe(before);
+  });
+
+  it('queues a job whose JSON body comes with a Content-Length, and one that comes chunked', async () => {
+    const body = JSON.stringify(stepsJob);
+    const declared = await overHttp((port) =>
+      post(port, { ...headers(), 'Content-Length': String(Buffer.byteLength(body)) }, body),
+    );
+    expect(declared.status).toBe(202);
+    const chunked = await overHttp((port) =>
+      post(port, { ...headers(), 'Transfer-Encoding': 'chunked' }, [body.slice(0, 10), body.slice(10)]),
+    );
+    expect(chunked.status).toBe(202);
+  });
+});

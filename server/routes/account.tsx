@@ -70,7 +70,7 @@ export const accountRoutes = new Hono<AppEnv>()
     }),
     requireRole('viewer'),
     async (c) => {
-      await changeMine(c, parseOr400(passwordChange, await jsonBody(c.req.raw), 'password change'));
+      await changeMine(c, parseOr400(passwordChange, await jsonBody(c.req), 'password change'));
       return c.json({ changed: true });
     },
   );

@@ -1,24 +1,20 @@
-import { Hono } from 'hono';
+import { Hono, type HonoRequest } from 'hono';
 import { z } from 'zod';
 import { audit } from '../../db/audit.ts';
 import { type CertificateRow, listCertificates } from '../../db/certificates.ts';
 import { certificates } from '../../db/schema.ts';
 import { inspectBundle, WARN_DAYS } from '../../jobs/lib/certs.ts';
 import type { AppEnv } from '../context.ts';
-import { badRequest, parseOr400 } from '../errors.ts';
+import { badRequest, jsonBody, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { apiDoc } from '../openapi/describe.ts';
 
 const upload = z.object({ cert: z.string().min(1).max(60_000), key: z.string().min(1).max(20_000) });
 
 /** JSON `{cert, key}` from the API, or the certificates page's multipart form (text or files). */
-async function readUpload(req: Request): Promise<unknown> {
-  const type = req.headers.get('Content-Type') ?? '';
-  if (type.includes('application/json')) {
-    return req.json().catch(() => {
-      throw badRequest('the body is not valid JSON');
-    });
-  }
+async function readUpload(req: HonoRequest): Promise<unknown> {
+  const type = req.header('Content-Type') ?? '';
+  if (type.includes('application/json')) return jsonBody(req);
   const form = await req.formData().catch(() => null);
   if (!form) throw badRequest('send JSON {cert, key} or a form with cert and key');
   const field = async (name: string) => {
@@ -70,7 +66,7 @@ export const certificatesApi = new Hono<AppEnv>()
     requireRole('admin'),
     async (c) => {
       const { db, env } = c.var.deps;
-      const { cert, key } = parseOr400(upload, await readUpload(c.req.raw), 'certificate upload');
+      const { cert, key } = parseOr400(upload, await readUpload(c.req), 'certificate upload');
       const bundle = inspectBundle(cert, key);
       const user = c.var.user!;
       const [row] = await db

@@ -87,7 +87,7 @@ export const configsApi = new Hono<AppEnv>()
     }),
     requireRole('viewer'),
     async (c) => {
-      const body = parseOr400(previewBody, await jsonBody(c.req.raw), 'preview');
+      const body = parseOr400(previewBody, await jsonBody(c.req), 'preview');
       const t = await configTarget(c.var.deps, c.req.param('name'));
       return c.json({ path: body.path, diff: await previewDiff(c.var.deps, t, body.path, body.text) });
     },
@@ -108,7 +108,7 @@ export const configsApi = new Hono<AppEnv>()
     }),
     requireRole('admin'),
     async (c) => {
-      const body = parseOr400(adoptBody, await jsonBody(c.req.raw), 'adopt');
+      const body = parseOr400(adoptBody, await jsonBody(c.req), 'adopt');
       const t = await configTarget(c.var.deps, c.req.param('name'));
       return c.json(await adoptConfig(c.var.deps, c.var.user!, t, body.path, body.comment), 201);
     },

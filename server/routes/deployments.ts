@@ -78,7 +78,7 @@ export const deploymentsApi = new Hono<AppEnv>()
     requireRole('operator'),
     async (c) => {
       const name = await existingTarget(c, c.req.param('name'));
-      const body = parseOr400(rollbackBody, await jsonBody(c.req.raw), 'rollback request');
+      const body = parseOr400(rollbackBody, await jsonBody(c.req), 'rollback request');
       const release = body.release ?? (await choicesFor(c.var.deps, name)).find((r) => !r.current)?.release;
       if (!release) throw badRequest(`${name} has no earlier release to roll back to`);
       const stored = await resolveRequest(c.var.deps, { kind: 'deploy', target: name, ...body, release });

@@ -63,7 +63,7 @@ export const jobsApi = new Hono<AppEnv>()
       const user = c.var.user!;
       const key = c.req.header('Idempotency-Key');
       const idem = key === undefined ? null : parseOr400(idempotencyKey, key, 'Idempotency-Key header');
-      const stored = await resolveRequest(c.var.deps, await jsonBody(c.req.raw));
+      const stored = await resolveRequest(c.var.deps, await jsonBody(c.req));
       const { id, created } = await submitJob(c.var.deps, user, stored, { idempotencyKey: idem });
       // A repeated Idempotency-Key answers with the existing job as it is now.
       const status = created ? 'queued' : ((await getJob(c.var.deps.db, id))?.status ?? 'queued');

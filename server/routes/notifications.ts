@@ -64,7 +64,7 @@ export const notificationsApi = new Hono<AppEnv>()
     }),
     admin,
     async (c) => {
-      const body = parseOr400(channelBody, await jsonBody(c.req.raw), 'channel');
+      const body = parseOr400(channelBody, await jsonBody(c.req), 'channel');
       return c.json(await createChannel(c.var.deps, c.var.user!, body), 201);
     },
   )
@@ -139,7 +139,7 @@ export const notificationsApi = new Hono<AppEnv>()
     }),
     admin,
     async (c) => {
-      const body = parseOr400(ruleBody, await jsonBody(c.req.raw), 'rule');
+      const body = parseOr400(ruleBody, await jsonBody(c.req), 'rule');
       return c.json(await createRule(c.var.deps, c.var.user!, body), 201);
     },
   )
@@ -156,7 +156,7 @@ export const notificationsApi = new Hono<AppEnv>()
     }),
     admin,
     async (c) => {
-      const body = parseOr400(ruleChange, await jsonBody(c.req.raw), 'rule change');
+      const body = parseOr400(ruleChange, await jsonBody(c.req), 'rule change');
       return c.json(await changeRule(c.var.deps, c.var.user!, c.req.param('id'), body.enabled));
     },
   )

@@ -65,7 +65,7 @@ export const schedulesApi = new Hono<AppEnv>()
     }),
     requireRole('operator'),
     async (c) => {
-      const created = await createSchedule(c.var.deps, c.var.user!, await jsonBody(c.req.raw));
+      const created = await createSchedule(c.var.deps, c.var.user!, await jsonBody(c.req));
       return c.json(await scheduleWithRuns(c.var.deps, await loadSchedule(c.var.deps, created)), 201);
     },
   )

@@ -77,7 +77,7 @@ export const targetsApi = new Hono<AppEnv>()
     }),
     requireRole('admin'),
     async (c) => {
-      const body = await jsonBody(c.req.raw);
+      const body = await jsonBody(c.req);
       const { row, created } = await saveTarget(c.var.deps, c.var.user!, c.req.param('name'), body);
       return c.json(await describeTarget(c.var.deps, row), created ? 201 : 200);
     },

@@ -98,7 +98,7 @@ export const tokensApi = new Hono<AppEnv>()
       ok: { status: 201, description: '`{id, user, token, expiresAt}`' },
     }),
     requireRole('viewer'),
-    async (c) => c.json(await mintToken(c, parseOr400(newTokenBody, await jsonBody(c.req.raw), 'token')), 201),
+    async (c) => c.json(await mintToken(c, parseOr400(newTokenBody, await jsonBody(c.req), 'token')), 201),
   )
   .delete(
     '/:id',

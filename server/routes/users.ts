@@ -105,7 +105,7 @@ export const usersApi = new Hono<AppEnv>()
     }),
     requireRole('admin'),
     async (c) => {
-      const u = await addUser(c, parseOr400(newUserBody, await jsonBody(c.req.raw), 'user'));
+      const u = await addUser(c, parseOr400(newUserBody, await jsonBody(c.req), 'user'));
       return c.json(toApiUser(u), 201);
     },
   )
@@ -124,7 +124,7 @@ export const usersApi = new Hono<AppEnv>()
     }),
     requireRole('admin'),
     async (c) => {
-      const change = parseOr400(userChangeBody, await jsonBody(c.req.raw), 'user change');
+      const change = parseOr400(userChangeBody, await jsonBody(c.req), 'user change');
       const r = await patchUser(c, c.req.param('name'), change);
       return c.json({ ...toApiUser(r.user), sessionsEnded: r.sessionsEnded });
     },
