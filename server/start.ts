@@ -3,14 +3,18 @@ import { connectDatabase } from '../db/client.ts';
 import { type EmbeddedCluster, startEmbeddedPostgres } from '../db/embedded.ts';
 import { armLifeline, type Lifeline } from '../db/embedded-lifeline.ts';
 import { migrateDatabase } from '../db/migrate.ts';
+import { shippedKinds } from '../jobs/index.ts';
 import { migrateQueueBackend } from '../jobs/lib/queue.ts';
 import { ensureInitialAdmin } from './auth/accounts.ts';
 import { keepRunning, stopDeadlineMs, stopWithParent } from './supervisor.ts';
+import { startWebPrimary } from './web.ts';
 
 /**
  * `npm start`: everything on one machine. Starts the embedded PostgreSQL unless
  * DATABASE_URL is set, migrates, creates the first admin, then runs the web
- * tier and DECKHAND_WORKERS worker processes, restarting any that crash.
+ * tier and DECKHAND_WORKERS worker processes, restarting any that crash. This
+ * process is the web tier's primary itself (reconciler, reaper, notifier, the
+ * listening socket): a web supervisor process of its own would cost ~75 MB for nothing.
  */
 const config = loadConfig();
 const log = createLogger(config.LOG_LEVEL, 'deckhand');
@@ -46,10 +50,17 @@ const env = {
   DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR,
   DECKHAND_WEB_PROCESSES: process.env.DECKHAND_WEB_PROCESSES ?? '1',
 };
-const processes = [
-  keepRunning('web', 'server/main', env, log),
-  ...Array.from({ length: config.DECKHAND_WORKERS }, (_, i) => keepRunning(`worker-${i + 1}`, 'worker/main', env, log)),
-];
+const workers = Array.from({ length: config.DECKHAND_WORKERS }, (_, i) =>
+  keepRunning(`worker-${i + 1}`, 'worker/main', env, log),
+);
+const web = await startWebPrimary(
+  shippedKinds,
+  { ...config, DECKHAND_WEB_PROCESSES: Number(env.DECKHAND_WEB_PROCESSES) || config.DECKHAND_WEB_PROCESSES },
+  databaseUrl,
+  log,
+  // The web processes run this file's sibling (dist/server/main.js), named as this one was (see release-dir.ts).
+  { entry: process.argv[1]?.replace(/start(\.[jt]s)$/, 'main$1'), env },
+);
 log.info({ workers: config.DECKHAND_WORKERS, backend: config.REDIS_URL ? 'redis' : 'postgres' }, 'Deckhand started');
 
 let stopping = false;
@@ -57,7 +68,7 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'stopping Deckhand');
-  await Promise.all(processes.map((p) => p.stop(stopDeadlineMs(config))));
+  await Promise.all([web.stop(), ...workers.map((p) => p.stop(stopDeadlineMs(config)))]);
   lifeline?.disarm();
   await cluster?.stop().catch((err) => log.warn({ err }, 'embedded PostgreSQL did not stop cleanly'));
   log.info('Deckhand stopped');

@@ -15,23 +15,29 @@ const RETIRE_TIMEOUT_MS = 30_000;
 
 const listening = (w: Worker) => new Promise<void>((resolve) => w.once('listening', () => resolve()));
 
+/** How web processes are started: the entry they run (this process's own unless named) and what they add to its env. */
+export interface WebForkOptions {
+  entry?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
  * The web tier's supervisor (node:cluster primary). It holds the listening
  * socket, so a rolling restart starts each new web process before the old one
  * is disconnected, and no connection is refused or dropped in between.
  */
-export function superviseWebProcesses(config: Config, db: Db, log: Logger) {
+export function superviseWebProcesses(config: Config, db: Db, log: Logger, options: WebForkOptions = {}) {
   let stopping = false;
   let restarting = false;
   let stopListening = async () => {};
   const current = new Set<Worker>();
-  const app = logicalAppDir();
+  const app = logicalAppDir(options.entry);
 
   function fork(): Worker {
     // Each new web process starts in the release `current` names now, not the one this process started in:
     // after a deploy of Deckhand it runs, and compiles, the new release.
     cluster.setupPrimary(releaseToRun(app));
-    const w = cluster.fork();
+    const w = cluster.fork(options.env);
     current.add(w);
     w.on('message', (m: { type?: string; by?: string }) => {
       if (m?.type === RESTART_MESSAGE) void rollingRestart(m.by ?? 'unknown');

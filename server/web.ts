@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger, loadConfig } from '../config.ts';
+import { type Config, createLogger, type Logger, loadConfig } from '../config.ts';
 import { connectDatabase } from '../db/client.ts';
 import { locateDatabase } from '../db/locate.ts';
 import type { KindRegistry } from '../jobs/index.ts';
@@ -8,7 +8,7 @@ import { createNotifier } from '../jobs/lib/notifier.ts';
 import { createProducer } from '../jobs/lib/queue.ts';
 import { startReconciler } from '../jobs/lib/reconciler.ts';
 import { stopWithParent } from './supervisor.ts';
-import { superviseWebProcesses } from './web-primary.ts';
+import { superviseWebProcesses, type WebForkOptions } from './web-primary.ts';
 
 /**
  * The web tier: a supervisor process that owns the listening socket, the
@@ -24,8 +24,34 @@ export async function runWeb(registry: KindRegistry): Promise<void> {
   return serveWeb(registry, config, databaseUrl);
 }
 
-async function runSupervisor(registry: KindRegistry, config: ReturnType<typeof loadConfig>, databaseUrl: string) {
+async function runSupervisor(registry: KindRegistry, config: Config, databaseUrl: string) {
   const log = createLogger(config.LOG_LEVEL, 'web');
+  const primary = await startWebPrimary(registry, config, databaseUrl, log);
+  let stopping = false;
+  async function shutdown(signal: string) {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'web tier stopping');
+    await primary.stop();
+    process.exit(0);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Under `npm start`: stop with Deckhand's supervisor, however it died (web processes follow this one).
+  stopWithParent((why) => void shutdown(why));
+}
+
+/**
+ * What the web tier's primary process runs beside its web processes: the reconciler, the lease
+ * reaper and the notifier. `npm start` runs it in its own process (no web supervisor of its own).
+ */
+export async function startWebPrimary(
+  registry: KindRegistry,
+  config: Config,
+  databaseUrl: string,
+  log: Logger,
+  fork: WebForkOptions = {},
+) {
   const database = connectDatabase(databaseUrl, 4);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
   const stopReconciler = startReconciler(database.db, producer, registry, log);
@@ -36,23 +62,15 @@ async function runSupervisor(registry: KindRegistry, config: ReturnType<typeof l
     everyMs: Math.max(500, Math.floor(config.DECKHAND_LEASE_MS / 3)),
     onLost: (jobs) => void notifier.jobsEnded(jobs.map((j) => j.id)),
   });
-  const web = superviseWebProcesses(config, database.db, log);
+  const web = superviseWebProcesses(config, database.db, log, fork);
   await web.start();
-
-  let stopping = false;
-  async function shutdown(signal: string) {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'web tier stopping');
-    stopReconciler();
-    stopReaper();
-    await web.stop();
-    await producer.close();
-    await database.close();
-    process.exit(0);
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  // Under `npm start`: stop with Deckhand's supervisor, however it died (web processes follow this one).
-  stopWithParent((why) => void shutdown(why));
+  return {
+    async stop() {
+      stopReconciler();
+      stopReaper();
+      await web.stop();
+      await producer.close();
+      await database.close();
+    },
+  };
 }

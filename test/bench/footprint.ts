@@ -5,7 +5,7 @@
  *     of all its processes, which share their buffers), with `processes` counting each kind;
  *   - `rss_total_mb`: the PSS of every process of the run, npm included (an RSS sum would count
  *     PostgreSQL's shared memory once per backend);
- *   - `poll_cpu_pct_200`: CPU time of the web tier (supervisor and web processes) while 200
+ *   - `poll_cpu_pct_200`: CPU time of the web tier (its primary and web processes) while 200
  *     simulated browsers each poll a running job's live fragment at htmx's interval, as % of one core.
  * Run alone: `node --import tsx test/bench/footprint.ts` (its last line is the JSON object).
  *   BENCH_BROWSERS (default 200), BENCH_POLL_WINDOW_MS (default 15000)
@@ -156,7 +156,8 @@ export async function footprint() {
       ),
     );
     await sleep(WINDOW_MS / 3);
-    const webPids = processesOf(npm.pid!).filter((p) => p.kind === 'web' || p.kind === 'web_supervisor');
+    // The web tier: its web processes and its primary (under `npm start`, the supervisor).
+    const webPids = processesOf(npm.pid!).filter((p) => ['web', 'web_supervisor', 'supervisor'].includes(p.kind));
     const cpu = () => webPids.reduce((sum, p) => sum + cpuSecondsOf(p.pid), 0);
     const cpu0 = cpu();
     const t0 = performance.now();

@@ -44,7 +44,9 @@ export type Kind = 'npm' | 'supervisor' | 'web_supervisor' | 'web' | 'worker' | 
 function kindOf(pid: number, parentKind: Kind | undefined): Kind {
   const cmd = cmdline(pid);
   if (/dist\/server\/start\.js/.test(cmd)) return 'supervisor';
-  if (/dist\/server\/main\.js/.test(cmd)) return parentKind === 'web_supervisor' ? 'web' : 'web_supervisor';
+  // `npm start`'s supervisor is the web tier's node:cluster primary itself; a unit's main.js forks its own.
+  if (/dist\/server\/main\.js/.test(cmd))
+    return parentKind === 'web_supervisor' || parentKind === 'supervisor' ? 'web' : 'web_supervisor';
   if (/dist\/worker\/main\.js/.test(cmd)) return 'worker';
   if (/embedded-lifeline\.mjs/.test(cmd)) return 'lifeline';
   if (read(`/proc/${pid}/comm`).trim() === 'postgres') return 'postgres';
