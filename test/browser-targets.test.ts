@@ -38,7 +38,9 @@ describe('targets and certificates in headless Chromium', () => {
   it('an admin restarts a target from the dashboard after confirming, and watches it succeed', async () => {
     const page = await rig.signIn('boss');
     const row = page.locator('#target-shop');
-    await expect.poll(() => row.getAttribute('data-running')).toBe('true');
+    // The worker's first sample may land after the page rendered (a busy machine): the overview
+    // refreshes every 5 s, so the row must turn from unknown to running by itself.
+    await expect.poll(() => row.getAttribute('data-running'), { timeout: 15_000 }).toBe('true');
     expect(await row.locator('td').nth(2).textContent()).toBe(String(gunicorn.proc.pid));
     await row.locator('button', { hasText: 'Restart' }).click();
     const asked = await answerConfirm(page, 'confirm');
