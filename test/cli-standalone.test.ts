@@ -111,6 +111,7 @@ describe('the standalone CLI, downloaded from the server and run with plain node
 
     const ok = await deckhand(['login', `${url}/`, '--token-stdin'], {}, `${operator.token}\n`);
     expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toBe(''); // plain http to this machine's loopback: nothing crosses a network
     expect(ok.stdout).toBe(`logged in to ${url}; saved in ${configFile()}\n`);
     expect(fs.statSync(configFile()).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(configFile())).mode & 0o777).toBe(0o700);
@@ -171,6 +172,12 @@ describe('the standalone CLI, downloaded from the server and run with plain node
     expect(down.code).toBe(1);
     expect(down.stderr).toBe(
       `deckhand: cannot reach Deckhand at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    );
+    // Plain http to another host: warned before the token is read (the name does not resolve; nothing is saved).
+    const clear = await deckhand(['login', 'http://deckhand.invalid', '--token-stdin'], {}, 'x');
+    expect(clear.code).toBe(1);
+    expect(clear.stderr).toMatch(
+      /^deckhand: warning: http:\/\/deckhand\.invalid is plain http: the token and every answer cross the network unencrypted; use https:\/\/.*\ndeckhand: cannot reach Deckhand at http:\/\/deckhand\.invalid/,
     );
     const typo = await deckhand(['login', 'deckhand.example.com', '--token-stdin'], {}, 'x');
     expect(typo).toMatchObject({ code: 2, stderr: expect.stringMatching(/"deckhand.example.com" is not a URL/) });
