@@ -45,3 +45,12 @@ export const CERT_WARN_DAYS = 14;
 
 /** A published row older than this many intervals means no worker is serving its host. */
 export const STALE_INTERVALS = 3;
+/**
+ * ...but never sooner than this: a sample spawns a supervisorctl or systemctl per target, and on a
+ * loaded host one can take seconds. A short interval must not make the host card flap to
+ * "no worker is serving this host" (and every target to unknown) while its worker is busy.
+ */
+export const STALE_FLOOR_MS = 10_000;
+
+/** How old a host's last published status may be before no worker counts as serving it. */
+export const staleAfterMs = (intervalMs: number) => Math.max(STALE_INTERVALS * intervalMs, STALE_FLOOR_MS);

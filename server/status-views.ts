@@ -1,5 +1,5 @@
 import { listUnexpectedRestarts, readOverview, type TargetOverviewRow } from '../db/status-overview.ts';
-import { STALE_INTERVALS } from '../db/status-shapes.ts';
+import { staleAfterMs } from '../db/status-shapes.ts';
 import type { HostCardView, RestartView, TargetRowView, TargetStatusView } from '../views/types.ts';
 import type { AppDeps } from './context.ts';
 
@@ -30,7 +30,7 @@ export async function overviewViews(
 ): Promise<{ hosts: HostCardView[]; rows: TargetRowView[] }> {
   const o = await readOverview(deps.db, {
     localHost: deps.config.DECKHAND_HOST_NAME,
-    staleMs: STALE_INTERVALS * deps.config.DECKHAND_STATUS_INTERVAL_MS,
+    staleMs: staleAfterMs(deps.config.DECKHAND_STATUS_INTERVAL_MS),
     target,
   });
   const now = Date.parse(o.now);

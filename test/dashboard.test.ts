@@ -133,6 +133,28 @@ describe('dashboard: the host card and target status, read from PostgreSQL only'
     expect(html).toContain(`id="host-${h.config.DECKHAND_HOST_NAME}" data-serving="true"`);
   });
 
+  it('a host whose last sample is seconds old (a slow one on a loaded host) still counts as served; past 10 s it does not', async () => {
+    // This suite samples every 300 ms: three intervals alone would call the slow host unserved.
+    const memory = { totalBytes: 1, availableBytes: 1 };
+    const figures = { mounts: [], memory, load: [0, 0, 0], uptimeSec: 1, cpus: 1, failedUnits: null, systemd: false };
+    const pool = h.database.db.$client;
+    for (const [host, age] of [
+      ['slow-sampler', '5 seconds'],
+      ['silent', '11 seconds'],
+    ] as const) {
+      const spec = { manager: 'supervisor', program: 'web', configPath: sup.config };
+      expect((await api(h, admin, 'PUT', `/api/targets/on-${host}`, spec)).status).toBe(201);
+      await pool.query('UPDATE targets SET host = $1 WHERE name = $2', [host, `on-${host}`]);
+      await pool.query(
+        `INSERT INTO host_status (host, figures, worker, updated_at) VALUES ($1, $2, 'w', now() - $3::interval)`,
+        [host, JSON.stringify(figures), age],
+      );
+    }
+    const { html } = await page(viewer, '/fragments/overview');
+    expect(html).toContain('id="host-slow-sampler" data-serving="true"');
+    expect(html).toContain('id="host-silent" data-serving="false"');
+  });
+
   it('a poll costs the same queries however many targets there are', async () => {
     const pool = h.database.db.$client;
     const queriesFor = async (url: string) => {
