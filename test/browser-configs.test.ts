@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, eventually, type Harness, harness } from './support/app.ts';
-import { artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { artifacts, type BrowserRig, browserRig, jobEnd, PASSWORD } from './support/browser.ts';
 import { appServer, type NginxSites, startNginxSites } from './support/nginx-sites.ts';
 import { scratchDir } from './support/services.ts';
 
@@ -57,7 +57,7 @@ describe('nginx configs in headless Chromium', () => {
 
     await page.click('#editor button:has-text("Apply")');
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 30_000 });
+    expect(await jobEnd(page, 30_000)).toMatchObject({ status: 'succeeded' });
     expect((await nginx.get(nginx.port))?.body).toBe('from-the-browser');
 
     await page.goto(`${rig.base}/targets/edge/configs/history?path=${encodeURIComponent(nginx.appConf)}`);

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness } from './support/app.ts';
-import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, jobEnd, PASSWORD } from './support/browser.ts';
 import { scratchDir, startSupervisordPrograms } from './support/services.ts';
 
 const run = promisify(execFile);
@@ -53,7 +53,8 @@ describe('the dashboard in headless Chromium: host card, status by polling, Star
 
     await idle.locator('button', { hasText: 'Start' }).click();
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 30_000 });
+    // Generous: each step spawns supervisorctl (Python), which takes seconds while the suite loads both cores.
+    expect(await jobEnd(page, 60_000)).toMatchObject({ status: 'succeeded' });
     const pid = Number((await run('supervisorctl', ['-c', sup.config, 'pid', 'idle'])).stdout.trim());
     expect(pid).toBeGreaterThan(0);
 
@@ -62,7 +63,7 @@ describe('the dashboard in headless Chromium: host card, status by polling, Star
     await expect.poll(() => row.getAttribute('data-running'), { timeout: 15_000 }).toBe('true');
     expect(await row.locator('td').nth(2).textContent()).toBe(String(pid));
     expect(await buttonsOf(row)).toEqual(['Restart', 'Reload', 'Stop']);
-  });
+  }, 120_000);
 
   it('the overview polls: a program stopped out of band turns stopped without a reload; Stop asks, naming the target', async () => {
     const page = await rig.signIn('boss');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { api, type Harness, harness, type TestUser, waitForStatus } from './support/app.ts';
-import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, jobEnd, PASSWORD } from './support/browser.ts';
 import { type AppRepo, appTargetSpec, getText, makeAppRepo, startIncludingSupervisord } from './support/deploy-app.ts';
 import { scratchDir } from './support/services.ts';
 
@@ -41,7 +41,7 @@ describe('deploys and rollbacks in headless Chromium', () => {
     await page.click('#deploy-shop button:has-text("Deploy")');
     expect((await answerConfirm(page, 'confirm')).message).toBe('Deploy to shop?');
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 60_000 });
+    expect(await jobEnd(page, 60_000)).toMatchObject({ status: 'succeeded' });
     const steps = await page.locator('#job-steps li').allTextContents();
     for (const step of [
       'resolving v1',
@@ -74,7 +74,7 @@ describe('deploys and rollbacks in headless Chromium', () => {
     );
     expect(rollback.danger).toBe(true);
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 60_000 });
+    expect(await jobEnd(page, 60_000)).toMatchObject({ status: 'succeeded' });
     expect(await page.textContent('#output')).toContain('no fetch, install, build or migrate');
     expect(await getText(port)).toBe('version 1');
     await page.goto(`${rig.base}/deployments`);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../server/auth/accounts.ts';
 import { type Harness, harness } from './support/app.ts';
-import { answerConfirm, artifacts, type BrowserRig, browserRig, PASSWORD } from './support/browser.ts';
+import { answerConfirm, artifacts, type BrowserRig, browserRig, jobEnd, PASSWORD } from './support/browser.ts';
 
 describe('the web UI in headless Chromium', () => {
   let h: Harness;
@@ -39,7 +39,7 @@ describe('the web UI in headless Chromium', () => {
       w.seen = [];
       setInterval(() => w.seen.push(Number(document.querySelector('#job-progress')?.getAttribute('value'))), 50);
     });
-    await page.waitForSelector('#job-live[data-status=succeeded]', { timeout: 20_000 });
+    expect(await jobEnd(page, 20_000)).toMatchObject({ status: 'succeeded' });
     const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
     expect(seen.some((p) => p > 0 && p < 100)).toBe(true); // it climbed, live
     expect(await page.locator('#job-progress').getAttribute('value')).toBe('100');

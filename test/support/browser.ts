@@ -80,3 +80,22 @@ export async function answerConfirm(
   await page.locator('dialog#confirm-dialog').waitFor({ state: 'hidden' });
   return { message, action, danger };
 }
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled', 'lost'];
+
+/**
+ * Waits on a job page until the job has ended, whichever way, or the timeout, and returns the status
+ * shown with the page's output: a job that failed or hangs fails the caller's assertion with what
+ * it printed, instead of a bare selector timeout.
+ */
+export async function jobEnd(page: Page, timeout: number): Promise<{ status: string; output: string }> {
+  const ended = TERMINAL.map((s) => `#job-live[data-status=${s}]`).join(', ');
+  await page.waitForSelector(ended, { timeout }).catch(() => {});
+  const status = (await page.getAttribute('#job-live', 'data-status')) ?? '';
+  const output =
+    (await page
+      .locator('#output')
+      .textContent()
+      .catch(() => null)) ?? '';
+  return { status, output };
+}

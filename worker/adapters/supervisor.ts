@@ -54,9 +54,14 @@ export function supervisorAdapter(program: string, config: string, exec: Exec): 
     stop: () => run(supervisorctlArgv.stop(config, program)),
     async start() {
       // A program supervisord is already starting (autostart, or `update` just added it) needs no second start.
+      // Each status is a Python process: on a loaded host it costs a second or more, so none is asked twice.
       const deadline = Date.now() + 30_000;
-      while (/\bSTARTING\b/.test((await state()).detail) && Date.now() < deadline) await sleep(250);
-      if (!(await state()).running) await run(supervisorctlArgv.start(config, program));
+      let now = await state();
+      while (/\bSTARTING\b/.test(now.detail) && Date.now() < deadline) {
+        await sleep(250);
+        now = await state();
+      }
+      if (!now.running) await run(supervisorctlArgv.start(config, program));
     },
   };
 }
