@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordVersion } from '../db/config-versions.ts';
@@ -168,13 +169,27 @@ describe('nginx configs: list, read, apply, test, restore, drift and sites again
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/health check failed: .*\/health answered 500/);
     expect(fs.readFileSync(nginx.appConf, 'utf8')).toBe(appServer(nginx.port, 'v2'));
-    await served('v2');
-    // nginx's reload is graceful: a worker still running the sick config may answer a moment longer.
-    await eventually(
-      async () => (await nginx.get(nginx.port, '/health'))?.status === 200,
-      10_000,
-      'the restored /health to answer 200',
-    );
+    // The job ends once nginx's workers of the restored config serve: none of the sick one answers.
+    expect(await nginx.get(nginx.port, '/health')).toEqual({ status: 200, body: 'ok' });
+    expect((await nginx.get(nginx.port))?.body).toBe('v2');
+  });
+
+  it('a change nginx -t passes but the running nginx cannot take in (its listen address is taken) fails and is put back', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const text = `${appServer(nginx.port, 'v4')}server {\n  listen 127.0.0.1:${port};\n  return 200 "x";\n}\n`;
+      const done = await job({ path: nginx.appConf, text, comment: 'taken port' });
+      expect(done.status).toBe('failed');
+      expect(done.error).toContain('did not take the new config in');
+      expect(done.error).toContain('restored the previous config and reloaded');
+      expect(fs.readFileSync(nginx.appConf, 'utf8')).toBe(appServer(nginx.port, 'v2'));
+      expect((await nginx.get(nginx.port))?.body).toBe('v2');
+      expect(fs.readFileSync(path.join(dir, 'error.log'), 'utf8')).toContain(`bind() to 127.0.0.1:${port} failed`);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 
   it('test only: nginx -t judges the candidate, and the live file never changes', async () => {
