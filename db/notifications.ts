@@ -62,7 +62,12 @@ export async function insertRule(db: Db, r: NewRule): Promise<RuleRow | null> {
 export interface RuleWithChannel extends RuleRow {
   channelName: string;
   ownerName: string;
+  /** The owner is still an enabled admin: only then does the rule fire (firingRules). */
+  ownerActive: boolean;
 }
+
+/** Rules are an admin's: one whose owner is disabled or demoted fires nothing until the owner is an enabled admin again. */
+const OWNER_ACTIVE = sql<boolean>`(NOT ${users.disabled} AND ${users.role} = 'admin')`;
 
 export async function listRules(db: Db): Promise<RuleWithChannel[]> {
   return db
@@ -70,6 +75,7 @@ export async function listRules(db: Db): Promise<RuleWithChannel[]> {
       ...getTableColumns(notificationRules),
       channelName: notificationChannels.name,
       ownerName: users.username,
+      ownerActive: OWNER_ACTIVE,
     })
     .from(notificationRules)
     .innerJoin(notificationChannels, eq(notificationChannels.id, notificationRules.channelId))
@@ -97,7 +103,7 @@ export interface FiringRule {
 }
 
 /**
- * The enabled rules for `event` on this target and kind. An empty list in a rule matches
+ * The enabled rules of enabled admins for `event` on this target and kind. An empty list in a rule matches
  * everything; a rule that names targets never matches an event without one (a script job).
  * Kinds filter job events only: a restart or a certificate has no job kind.
  */
@@ -109,7 +115,7 @@ export async function firingRules(
   const r = await db.execute(sql`
     SELECT r.id, r.channel_id, r.cert_days, r.owner, u.username
     FROM notification_rules r JOIN users u ON u.id = r.owner
-    WHERE r.enabled AND r.events ? ${event}::text
+    WHERE r.enabled AND NOT u.disabled AND u.role = 'admin' AND r.events ? ${event}::text
       AND (r.targets = '[]'::jsonb OR (${on.target}::text IS NOT NULL AND r.targets ? ${on.target}::text))
       AND (NOT ${on.jobEvent}::boolean OR r.kinds = '[]'::jsonb
         OR (${on.kind}::text IS NOT NULL AND r.kinds ? ${on.kind}::text))`);

@@ -79,7 +79,7 @@ export async function testChannel(deps: AppDeps, user: SessionUser, id: string) 
   return submitJob(deps, user, { kind: notify.name, ...(await notify.resolve(req, deps.env)) });
 }
 
-export const toApiRule = (r: RuleRow & { channelName: string; ownerName: string }) => ({
+export const toApiRule = (r: RuleRow & { channelName: string; ownerName: string; ownerActive: boolean }) => ({
   id: r.id,
   name: r.name,
   channel: r.channelName,
@@ -89,6 +89,7 @@ export const toApiRule = (r: RuleRow & { channelName: string; ownerName: string 
   certDays: r.certDays,
   enabled: r.enabled,
   owner: r.ownerName,
+  ownerActive: r.ownerActive,
   createdAt: r.createdAt.toISOString(),
 });
 
@@ -111,7 +112,7 @@ export async function createRule(deps: AppDeps, user: SessionUser, body: RuleBod
   const row = await insertRule(deps.db, { ...rest, channelId: channel.id, owner: user.id });
   if (!row) throw conflict(`a rule named ${body.name} already exists`);
   await audit(deps.db, actorOf(user), 'notification.rule.create', row.name, { ...rest, channel: channel.name });
-  return toApiRule({ ...row, channelName: channel.name, ownerName: user.username });
+  return toApiRule({ ...row, channelName: channel.name, ownerName: user.username, ownerActive: true });
 }
 
 export async function changeRule(deps: AppDeps, user: SessionUser, id: string, enabled: boolean) {

@@ -228,6 +228,42 @@ describe('a paused rule', () => {
   });
 });
 
+describe('a rule whose owner is disabled or demoted', () => {
+  it('fires no more, and the rules list says why; it fires again once the owner is an enabled admin', async () => {
+    const owner = await h.user('admin');
+    await channel({ type: 'webhook', name: 'owned', url: `http://127.0.0.1:${hooks.port}/owned` });
+    const made = await api(h, owner, 'POST', '/api/notifications/rules', {
+      name: 'owned',
+      channel: 'owned',
+      events: ['job.failed'],
+      kinds: ['script'],
+    });
+    expect(made.status, made.text).toBe(201);
+    expect(made.json).toMatchObject({ owner: owner.username, ownerActive: true });
+    const rulesFired = async () => (await notifyJobs(await failedScriptJob())).map((j) => j.params.rule);
+    const listed = async () =>
+      (await api(h, admin, 'GET', '/api/notifications/rules')).json.items.find(
+        (r: { id: string }) => r.id === made.json.id,
+      );
+    const setOwner = async (change: Record<string, unknown>) =>
+      expect((await api(h, admin, 'PATCH', `/api/users/${owner.username}`, change)).status).toBe(200);
+
+    expect(await rulesFired()).toContain(made.json.id);
+    await setOwner({ disabled: true });
+    expect(await rulesFired()).not.toContain(made.json.id);
+    expect(await listed()).toMatchObject({ enabled: true, ownerActive: false });
+    const page = await h.app.request('/notifications', { headers: { cookie: admin.cookie } });
+    const row = (await page.text()).split('<tr data-rule="owned">')[1]?.split('</tr>')[0] ?? '';
+    expect(row).toContain(`data-firing="false">off: ${owner.username} is disabled or no longer an admin`);
+
+    await setOwner({ disabled: false, role: 'operator' });
+    expect(await rulesFired()).not.toContain(made.json.id);
+    await setOwner({ role: 'admin' });
+    expect(await rulesFired()).toContain(made.json.id);
+    expect(await listed()).toMatchObject({ ownerActive: true });
+  });
+});
+
 describe('rules filter by target and kind', () => {
   it('fires only the rules whose kinds and targets match', async () => {
     await h.database.db.execute(

@@ -23,6 +23,8 @@ export interface RuleView {
   certDays: number;
   enabled: boolean;
   owner: string;
+  /** False once the owner is disabled or no longer an admin: the rule no longer fires. */
+  ownerActive: boolean;
 }
 
 export interface DeliveryView {
@@ -171,7 +173,9 @@ function RulesCard({ rules }: { rules: RuleView[] }) {
               <td data-label="Targets">{all(r.targets, 'all')}</td>
               <td data-label="Kinds">{all(r.kinds, 'all')}</td>
               <td data-label="Channel">{r.channel}</td>
-              <td data-label="State">{r.enabled ? 'on' : 'paused'}</td>
+              <td data-label="State" data-firing={String(r.enabled && r.ownerActive)}>
+                {!r.enabled ? 'paused' : r.ownerActive ? 'on' : `off: ${r.owner} is disabled or no longer an admin`}
+              </td>
               <td class="actions">
                 <form hx-post={`/ui/notifications/rules/${r.id}`} hx-target="#rules-error" class="inline">
                   <input type="hidden" name="enabled" value={r.enabled ? 'false' : 'true'} />

@@ -108,7 +108,8 @@ export const notificationsApi = new Hono<AppEnv>()
       role: 'admin',
       ok: {
         status: 200,
-        description: '`{items:[{id, name, channel, events, targets, kinds, certDays, enabled, owner}]}`',
+        description:
+          '`{items:[{id, name, channel, events, targets, kinds, certDays, enabled, owner, ownerActive}]}`; a rule fires only while ownerActive (its owner is an enabled admin)',
       },
     }),
     admin,
