@@ -51,10 +51,10 @@ async function channel(body: Record<string, unknown>) {
   return r.json as { id: string; name: string; endpoint: string | null; signingSecret?: string };
 }
 
-async function rule(body: Record<string, unknown>) {
-  const r = await api(h, admin, 'POST', '/api/notifications/rules', body);
+async function rule(body: Record<string, unknown>, as = admin) {
+  const r = await api(h, as, 'POST', '/api/notifications/rules', body);
   expect(r.status, r.text).toBe(201);
-  return r.json as { id: string };
+  return r.json as { id: string; owner: string; ownerActive: boolean };
 }
 
 async function failedScriptJob(): Promise<string> {
@@ -232,34 +232,26 @@ describe('a rule whose owner is disabled or demoted', () => {
   it('fires no more, and the rules list says why; it fires again once the owner is an enabled admin', async () => {
     const owner = await h.user('admin');
     await channel({ type: 'webhook', name: 'owned', url: `http://127.0.0.1:${hooks.port}/owned` });
-    const made = await api(h, owner, 'POST', '/api/notifications/rules', {
-      name: 'owned',
-      channel: 'owned',
-      events: ['job.failed'],
-      kinds: ['script'],
-    });
-    expect(made.status, made.text).toBe(201);
-    expect(made.json).toMatchObject({ owner: owner.username, ownerActive: true });
+    const made = await rule({ name: 'owned', channel: 'owned', events: ['job.failed'], kinds: ['script'] }, owner);
+    expect(made).toMatchObject({ owner: owner.username, ownerActive: true });
     const rulesFired = async () => (await notifyJobs(await failedScriptJob())).map((j) => j.params.rule);
     const listed = async () =>
-      (await api(h, admin, 'GET', '/api/notifications/rules')).json.items.find(
-        (r: { id: string }) => r.id === made.json.id,
-      );
+      (await api(h, admin, 'GET', '/api/notifications/rules')).json.items.find((r: { id: string }) => r.id === made.id);
     const setOwner = async (change: Record<string, unknown>) =>
       expect((await api(h, admin, 'PATCH', `/api/users/${owner.username}`, change)).status).toBe(200);
 
-    expect(await rulesFired()).toContain(made.json.id);
+    expect(await rulesFired()).toContain(made.id);
     await setOwner({ disabled: true });
-    expect(await rulesFired()).not.toContain(made.json.id);
+    expect(await rulesFired()).not.toContain(made.id);
     expect(await listed()).toMatchObject({ enabled: true, ownerActive: false });
     const page = await h.app.request('/notifications', { headers: { cookie: admin.cookie } });
     const row = (await page.text()).split('<tr data-rule="owned">')[1]?.split('</tr>')[0] ?? '';
     expect(row).toContain(`data-firing="false">off: ${owner.username} is disabled or no longer an admin`);
 
     await setOwner({ disabled: false, role: 'operator' });
-    expect(await rulesFired()).not.toContain(made.json.id);
+    expect(await rulesFired()).not.toContain(made.id);
     await setOwner({ role: 'admin' });
-    expect(await rulesFired()).toContain(made.json.id);
+    expect(await rulesFired()).toContain(made.id);
     expect(await listed()).toMatchObject({ ownerActive: true });
   });
 });

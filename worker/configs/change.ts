@@ -7,7 +7,7 @@ import { removeManagedEntry, replaceSymlink } from '../safe-dirs.ts';
 import { code, realDirOf, replaceManagedFile, UnsafePathError } from '../safe-fs.ts';
 import { backUpConfig } from './backup.ts';
 import { readConfigText } from './files.ts';
-import { nginxMaster, nginxReload, nginxTest, trustedMain, waitTakenIn } from './nginx.ts';
+import { nginxReload, nginxTest, trustedMain } from './nginx.ts';
 
 /**
  * The steps of a config job (DESIGN §10) around one change that `put` makes and `undo` takes
@@ -24,23 +24,11 @@ interface Change {
   undo(): Promise<void>;
 }
 
-/**
- * `nginx -s reload` answers once the signal is sent, before the master has read the config: the
- * job goes on only once its new workers serve (nginx.ts), so a probe never judges the old config.
- */
-async function reloadTakenIn(ctx: JobContext, main: string, restoring = false): Promise<void> {
-  const master = await nginxMaster(main);
-  await nginxReload(ctx, main, restoring);
-  if (master) return waitTakenIn(master, restoring ? undefined : ctx.signal);
-  ctx.output('stdout', `no nginx master found through the pid directive of ${main}: waiting 500 ms for the reload\n`);
-  await new Promise((r) => setTimeout(r, 500));
-}
-
 async function checkReloadProbe(ctx: JobContext, spec: ConfigTarget, main: string): Promise<void> {
   await ctx.progress(50, `nginx -t -c ${main}`);
   await nginxTest(ctx, main);
   await ctx.progress(70, 'reloading nginx');
-  await reloadTakenIn(ctx, main);
+  await nginxReload(ctx, main);
   if (!spec.healthUrl) {
     ctx.output('stdout', 'no health URL on this target: the probe is skipped\n');
     return;
@@ -61,7 +49,7 @@ async function guarded(ctx: JobContext, spec: ConfigTarget, main: string, change
     const reason = err instanceof Error ? err.message : String(err);
     ctx.output('stderr', 'putting the previous config back\n');
     await change.undo();
-    const again = await reloadTakenIn(ctx, main, true).then(
+    const again = await nginxReload(ctx, main, true).then(
       () => 'restored the previous config and reloaded',
       (e: Error) => `restored the previous config, but reloading it failed too: ${e.message}`,
     );

@@ -41,12 +41,20 @@ export function nginxTest(ctx: JobContext, main: string): Promise<void> {
   });
 }
 
-/** `nginx -c <main> -s reload`; a restore's reload runs even while the job is being cancelled. */
+/**
+ * `nginx -c <main> -s reload`, done once the master has taken the new config in: the signal alone
+ * returns before the master has read it, and a probe then would judge the old config (waitTakenIn).
+ * A restore's reload runs, and is waited for, even while the job is being cancelled.
+ */
 export async function nginxReload(ctx: JobContext, main: string, restoring = false): Promise<void> {
+  const master = await nginxMaster(main);
   const args = ['-c', main, '-s', 'reload'];
   const r = await ctx.exec('nginx', args, { timeoutMs: 30_000, unstoppable: restoring });
   if (r.exitCode !== 0)
     throw new ProcessFailedError(`nginx ${args.join(' ')} exited with ${r.exitCode}`, r.exitCode, r.signal);
+  if (master) return waitTakenIn(master, restoring ? undefined : ctx.signal);
+  ctx.output('stdout', `no nginx master found through the pid directive of ${main}: waiting 500 ms for the reload\n`);
+  await sleep(500);
 }
 
 /** The running nginx did not take a reloaded config in: the old one still serves. */
@@ -59,7 +67,7 @@ const DEFAULT_PIDFILE = '/run/nginx.pid';
 /** A master parses the whole config and forks new workers well within this. */
 const TAKE_IN_MS = 10_000;
 
-export interface NginxMaster {
+interface NginxMaster {
   pid: number;
   /** Its children before the reload: the workers that serve the old config. */
   before: number[];
@@ -72,7 +80,7 @@ const argvOf = (pid: number) => inspectProcess(pid).then((p) => p?.argv.join(' '
  * children; null when it cannot be told (a relative or missing pidfile, or no nginx master there).
  * Only read, never signalled: a planted pidfile can at worst make the wait below fail the job.
  */
-export async function nginxMaster(main: string): Promise<NginxMaster | null> {
+async function nginxMaster(main: string): Promise<NginxMaster | null> {
   const text = await fs.readFile(main, 'utf8').catch(() => '');
   const pidfile = /^\s*pid\s+([^;\s]+)\s*;/m.exec(text)?.[1] ?? DEFAULT_PIDFILE;
   if (!path.isAbsolute(pidfile)) return null;
@@ -87,7 +95,7 @@ export async function nginxMaster(main: string): Promise<NginxMaster | null> {
  * master that cannot use the new config (a listen address in use: `nginx -t` never binds) keeps
  * its old workers, and this throws instead of letting a probe pass against the old config.
  */
-export async function waitTakenIn(master: NginxMaster, signal?: AbortSignal): Promise<void> {
+async function waitTakenIn(master: NginxMaster, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + TAKE_IN_MS;
   while (Date.now() < deadline) {
     const now = await childPids(master.pid);
