@@ -33,6 +33,8 @@ const envSchema = z.object({
   DECKHAND_WEB_PROCESSES: z.coerce.number().int().min(1).max(32).default(2),
   DECKHAND_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   DECKHAND_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /** The shortest gap a schedule may leave between two runs: a cron firing more often is refused (400). */
+  DECKHAND_SCHEDULE_MIN_INTERVAL_SEC: z.coerce.number().int().min(1).max(86_400).default(60),
   DECKHAND_QUEUE: z
     .string()
     .regex(/^[a-z0-9_-]{1,40}$/)

@@ -42,7 +42,7 @@ export async function createSchedule(deps: AppDeps, user: SessionUser, body: unk
   const s = parseOr400(newScheduleBody, body, 'schedule');
   const tzProblem = timezoneProblem(s.tz);
   if (tzProblem) throw fieldError('tz', tzProblem);
-  const problem = cronProblem(s.cron, s.tz);
+  const problem = cronProblem(s.cron, s.tz, deps.config.DECKHAND_SCHEDULE_MIN_INTERVAL_SEC);
   if (problem) throw fieldError('cron', problem);
   const stored = await resolveRequest(deps, s.job).catch((err: unknown) => {
     throw underJob(err);

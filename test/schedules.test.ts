@@ -223,3 +223,30 @@ describe.each<BackendName>(['redis', 'postgres'])('schedules on BullMQ job sched
     expect((await api(h, operator, 'DELETE', `/api/schedules/${s.id}`)).status).toBe(204);
   });
 });
+
+describe('the minimum schedule interval (DECKHAND_SCHEDULE_MIN_INTERVAL_SEC, default 60)', () => {
+  let h: Harness;
+  let operator: TestUser;
+  beforeAll(async () => {
+    h = await harness({ env: { DECKHAND_SCHEDULE_MIN_INTERVAL_SEC: '60' } });
+    operator = await h.user('operator');
+  });
+  afterAll(() => h.close());
+
+  it('refuses a cron whose runs come closer than the floor, naming the setting, and stores nothing', async () => {
+    const schedulers = await h.producer.queue.getJobSchedulersCount();
+    // Every second, every 30 s, and twice a day 30 s apart (its first gap is long: every gap is checked).
+    for (const cron of [EVERY_SECOND, '*/30 * * * * *', '0,30 0 3 * * *']) {
+      const r = await api(h, operator, 'POST', '/api/schedules', { cron, tz: 'UTC', job: stepsJob });
+      expect(r.status, cron).toBe(400);
+      expect(Object.keys(r.json.error.details.fieldErrors)).toEqual(['cron']);
+      expect(r.json.error.details.fieldErrors.cron[0]).toContain('DECKHAND_SCHEDULE_MIN_INTERVAL_SEC');
+    }
+    expect(Number((await h.database.db.execute(sql`SELECT count(*) AS n FROM schedules`)).rows[0]!.n)).toBe(0);
+    expect(await h.producer.queue.getJobSchedulersCount()).toBe(schedulers);
+    for (const cron of ['* * * * *', '0 3 * * *', '0 0,1 3 * * *']) {
+      const r = await api(h, operator, 'POST', '/api/schedules', { cron, tz: 'UTC', job: stepsJob });
+      expect(r.status, `${cron}: ${r.text}`).toBe(201);
+    }
+  });
+});

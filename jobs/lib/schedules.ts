@@ -36,11 +36,22 @@ export function timezoneProblem(tz: string): string | null {
   }
 }
 
-/** The reason a cron expression is unusable (BullMQ's parser rejects it, or it never fires), or null. */
-export function cronProblem(cron: string, tz: string): string | null {
+/** Upcoming runs compared when checking a cron's shortest gap: enough to cover a day's irregular fields. */
+const GAP_SAMPLE = 25;
+
+/**
+ * The reason a cron expression is unusable (BullMQ's parser rejects it, it never fires, or two of its
+ * upcoming runs come closer than `minIntervalSec`), or null.
+ */
+export function cronProblem(cron: string, tz: string, minIntervalSec: number): string | null {
   try {
     const expr = CronExpressionParser.parse(cron, { tz, currentDate: new Date() });
-    return expr.hasNext() ? null : 'this cron expression never fires';
+    if (!expr.hasNext()) return 'this cron expression never fires';
+    const runs = expr.take(GAP_SAMPLE).map((d) => d.getTime());
+    const gap = Math.min(...runs.slice(1).map((t, i) => t - runs[i]!));
+    return gap < minIntervalSec * 1000
+      ? `two of its runs come ${gap / 1000} s apart; a schedule may run at most once every ${minIntervalSec} s (DECKHAND_SCHEDULE_MIN_INTERVAL_SEC)`
+      : null;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
   }

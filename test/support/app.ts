@@ -69,6 +69,8 @@ export async function harness(
     DECKHAND_MANAGED_PATHS: `${os.tmpdir()}:/etc/nginx:/etc/ssl`,
     // Pages show what workers published: a test sees a target's status within a second.
     DECKHAND_STATUS_INTERVAL_MS: '500',
+    // Schedule tests fire each second; the default floor (60 s) has a test of its own.
+    DECKHAND_SCHEDULE_MIN_INTERVAL_SEC: '1',
     ...opts.env,
   });
   const log = createLogger(config.LOG_LEVEL, 'test');
