@@ -120,6 +120,17 @@ describe('the standalone CLI, downloaded from the server and run with plain node
     const jobs = await deckhand(['jobs', '--json']);
     expect(jobs.code, jobs.stderr).toBe(0);
     expect(JSON.parse(jobs.stdout)).toMatchObject({ items: expect.any(Array) });
+    expect(jobs.stderr).toBe('');
+
+    // A token file others may read still works, but is said so with the fix, as ssh says of a key.
+    fs.chmodSync(configFile(), 0o644);
+    const exposed = await deckhand(['jobs', '--json']);
+    expect(exposed.code, exposed.stderr).toBe(0);
+    expect(exposed.stderr).toBe(
+      `deckhand: warning: ${configFile()} holds your API token and is mode 0644: other users may read it; ` +
+        `run chmod 600 ${configFile()} (or deckhand login again)\n`,
+    );
+    fs.chmodSync(configFile(), 0o600);
 
     // XDG_CONFIG_HOME moves the config; nothing there means no token.
     const xdg = path.join(laptop, 'xdg');

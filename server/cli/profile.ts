@@ -28,6 +28,16 @@ export function configFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'deckhand', 'config.json');
 }
 
+/** Like ssh with a private key: a token file others may read (or write) is said so, with the fix. */
+function warnIfExposed(file: string): void {
+  const mode = fs.statSync(file).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  process.stderr.write(
+    `deckhand: warning: ${file} holds your API token and is mode ${mode.toString(8).padStart(4, '0')}: ` +
+      `other users may read it; run chmod 600 ${file} (or deckhand login again)\n`,
+  );
+}
+
 export function loadProfile(env: NodeJS.ProcessEnv = process.env): Profile | null {
   const file = configFile(env);
   let text: string;
@@ -37,6 +47,7 @@ export function loadProfile(env: NodeJS.ProcessEnv = process.env): Profile | nul
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  warnIfExposed(file);
   try {
     const p = JSON.parse(text) as Profile;
     if (typeof p.url === 'string' && typeof p.token === 'string') return p;
