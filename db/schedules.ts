@@ -89,10 +89,20 @@ export async function listSchedules(db: Db): Promise<ScheduleRow[]> {
   return (await rows(db, sql`${SELECT} ORDER BY s.created_at DESC, s.id`)).map(toSchedule);
 }
 
-/** Schedules BullMQ should be firing: every one that is not paused. */
-export async function activeScheduleIds(db: Db): Promise<Map<string, { cron: string; tz: string }>> {
-  const r = await rows(db, sql`SELECT id, cron, tz FROM schedules WHERE NOT paused`);
-  return new Map(r.map((x) => [String(x.id), { cron: String(x.cron), tz: String(x.tz) }]));
+/**
+ * Schedules BullMQ should be firing: every one that is not paused. `fresh` marks one created in the
+ * last `graceSec` seconds, whose create may still be making its scheduler.
+ */
+export async function activeScheduleIds(
+  db: Db,
+  graceSec = 30,
+): Promise<Map<string, { cron: string; tz: string; fresh: boolean }>> {
+  const r = await rows(
+    db,
+    sql`SELECT id, cron, tz, created_at > now() - make_interval(secs => ${graceSec}) AS fresh
+      FROM schedules WHERE NOT paused`,
+  );
+  return new Map(r.map((x) => [String(x.id), { cron: String(x.cron), tz: String(x.tz), fresh: x.fresh === true }]));
 }
 
 /** Pauses or resumes, with its audit row; false when it was already so (or is gone). */

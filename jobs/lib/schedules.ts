@@ -96,11 +96,13 @@ export async function hasScheduler(queue: Queue, scheduleId: string): Promise<bo
 /**
  * Makes BullMQ's schedulers match PostgreSQL, the record: a missing one (Redis lost, a create that
  * died between its commit and its scheduler) is added; one with no active schedule is removed. An
- * existing scheduler is left alone, since re-upserting it would drop a pending catch-up tick.
+ * existing scheduler is left alone, since re-upserting it would drop a pending catch-up tick. A
+ * `fresh` schedule is not added yet: its create is making the scheduler now, and a second upsert racing
+ * it can make BullMQ refuse the create's own (CI saw a 503 on a schedule that was in fact live).
  */
 export async function syncSchedulers(
   queue: Queue,
-  loadActive: () => Promise<ReadonlyMap<string, { cron: string; tz: string }>>,
+  loadActive: () => Promise<ReadonlyMap<string, { cron: string; tz: string; fresh?: boolean }>>,
 ): Promise<{ added: number; removed: number }> {
   // BullMQ first: a schedule created after this read has its scheduler made after it too, so it is never taken for an orphan.
   const schedulers = await queue.getJobSchedulers();
@@ -115,8 +117,8 @@ export async function syncSchedulers(
   }
   let added = 0;
   for (const [id, s] of active) {
-    if (present.has(id)) continue;
-    await upsertScheduler(queue, { id, ...s });
+    if (present.has(id) || s.fresh) continue;
+    await upsertScheduler(queue, { id, cron: s.cron, tz: s.tz });
     added++;
   }
   return { added, removed };
