@@ -8,6 +8,8 @@ import { api, type BackendName, type Harness, harness, type TestUser } from './s
 // The workers' sync makes BullMQ's schedulers match the schedules table. A sync that ran while a
 // create was still making its scheduler upserted it a second time, racing the create's own upsert:
 // BullMQ refused one of them, and CI saw a 503 on POST /api/schedules for a schedule that was live.
+const stepsJob = { kind: 'script', script: 'steps', params: { count: 1 } };
+
 describe.each<BackendName>(['redis', 'postgres'])('the schedule sync (%s)', (backend) => {
   let h: Harness;
   let operator: TestUser;
@@ -24,7 +26,7 @@ describe.each<BackendName>(['redis', 'postgres'])('the schedule sync (%s)', (bac
     const r = await api(h, operator, 'POST', '/api/schedules', {
       cron: '0 3 * * *',
       tz: 'UTC',
-      job: { kind: 'script', script: 'steps', params: { count: 1 } },
+      job: stepsJob,
     });
     expect(r.status, r.text).toBe(201);
     const id = r.json.id as string;
@@ -46,7 +48,7 @@ describe.each<BackendName>(['redis', 'postgres'])('the schedule sync (%s)', (bac
     const r = await api(h, operator, 'POST', '/api/schedules', {
       cron: '0 4 * * *',
       tz: 'UTC',
-      job: { kind: 'script', script: 'steps', params: { count: 1 } },
+      job: stepsJob,
     });
     expect(r.status, r.text).toBe(201);
     expect(await sync()).toEqual({ added: 0, removed: 1 });

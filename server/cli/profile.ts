@@ -29,8 +29,7 @@ export function configFile(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Like ssh with a private key: a token file others may read (or write) is said so, with the fix. */
-function warnIfExposed(file: string): void {
-  const mode = fs.statSync(file).mode & 0o777;
+function warnIfExposed(file: string, mode: number): void {
   if ((mode & 0o077) === 0) return;
   process.stderr.write(
     `deckhand: warning: ${file} holds your API token and is mode ${mode.toString(8).padStart(4, '0')}: ` +
@@ -41,13 +40,21 @@ function warnIfExposed(file: string): void {
 export function loadProfile(env: NodeJS.ProcessEnv = process.env): Profile | null {
   const file = configFile(env);
   let text: string;
+  let mode: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // One open file for both its mode and its text, so the two describe the same file.
+    const fd = fs.openSync(file, 'r');
+    try {
+      mode = fs.fstatSync(fd).mode & 0o777;
+      text = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
-  warnIfExposed(file);
+  warnIfExposed(file, mode);
   try {
     const p = JSON.parse(text) as Profile;
     if (typeof p.url === 'string' && typeof p.token === 'string') return p;
