@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, gt, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { prepared } from './prepared.ts';
-import { jobEvents, jobs, users } from './schema.ts';
+import { type jobEvents, jobs, users } from './schema.ts';
 
 export type JobRow = typeof jobs.$inferSelect & { requestedByName: string };
 
@@ -97,12 +97,14 @@ export async function listEvents(
   limit: number,
   types?: readonly string[],
 ): Promise<EventRow[]> {
-  const where = [eq(jobEvents.jobId, jobId), gt(jobEvents.seq, after)];
-  if (types) where.push(inArray(jobEvents.type, [...types]));
-  return db
-    .select()
-    .from(jobEvents)
-    .where(and(...where))
-    .orderBy(asc(jobEvents.seq))
-    .limit(limit);
+  // Prepared: every poll of a live job page that finds something new runs it.
+  const rows = await prepared<EventRow & { job_id: string }>(
+    db,
+    'deckhand_list_events',
+    `SELECT job_id, seq, at, type, data FROM job_events
+     WHERE job_id = $1 AND seq > $2 AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+     ORDER BY seq LIMIT $4`,
+    [jobId, after, types ? [...types] : null, limit],
+  );
+  return rows.map(({ job_id, seq, at, type, data }) => ({ jobId: job_id, seq, at, type, data }));
 }
