@@ -61,8 +61,13 @@ export function toHttpError(err: unknown): HttpError | null {
 
 /** htmx forms swap the answer into the page, so they get the error as readable HTML. */
 export function htmlError(e: HttpError) {
-  const fields = Object.entries((e.details as { fieldErrors?: Record<string, string[]> } | null)?.fieldErrors ?? {});
+  const details = e.details as { formErrors?: string[]; fieldErrors?: Record<string, string[]> } | null;
+  // Errors of the whole form (an unknown field) first, then each field's.
+  const lines = [
+    ...(details?.formErrors ?? []),
+    ...Object.entries(details?.fieldErrors ?? {}).map(([k, v]) => `${k}: ${v.join(', ')}`),
+  ];
   return html`<div class="error" role="alert"><strong>${e.message}</strong>${
-    fields.length ? html`<ul>${fields.map(([k, v]) => html`<li>${k}: ${v.join(', ')}</li>`)}</ul>` : ''
+    lines.length ? html`<ul>${lines.map((line) => html`<li>${line}</li>`)}</ul>` : ''
   }</div>`;
 }

@@ -1,7 +1,7 @@
 import type { SessionUser } from '../server/auth/sessions.ts';
 import type { ApiDeployment } from '../server/deployment-service.ts';
 import { confirmAttrs } from './confirm.tsx';
-import { StatusBadge } from './jobs.tsx';
+import { StatusBadge } from './job-live.tsx';
 import { Layout } from './layout.tsx';
 import { duration, Time } from './time.tsx';
 

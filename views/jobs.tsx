@@ -1,18 +1,14 @@
 import type { EventRow, JobRow } from '../db/job-reads.ts';
 import { isTerminal } from '../db/job-states.ts';
 import type { SessionUser } from '../server/auth/sessions.ts';
-import { confirmAttrs } from './confirm.tsx';
+import { JobLive, OutputChunks, StatusBadge, StepItems } from './job-live.tsx';
 import { jobTitle, shownParams } from './job-title.ts';
 import { Layout } from './layout.tsx';
 import { Overview } from './targets.tsx';
-import { duration, Time } from './time.tsx';
+import { Time } from './time.tsx';
 import type { HostCardView, TargetRowView } from './types.ts';
 
 const subject = (j: JobRow) => j.target ?? j.script ?? '—';
-
-export function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge s-${status}`}>{status}</span>;
-}
 
 /** One dashboard row; it polls itself until the job is terminal. */
 export function JobRowView({ job }: { job: JobRow }) {
@@ -87,110 +83,6 @@ export function Dashboard(p: {
         </p>
       </section>
     </Layout>
-  );
-}
-
-export function OutputChunks({ events }: { events: EventRow[] }) {
-  return (
-    <>
-      {events.map((e) => (
-        <span class={e.data.stream === 'stderr' ? 'stderr' : 'stdout'}>{String(e.data.text ?? '')}</span>
-      ))}
-    </>
-  );
-}
-
-/** Each new step the job reported, once (a step that repeats with a new percentage is shown once). */
-function StepItems({ events }: { events: EventRow[] }) {
-  const changed = events.filter((e, i) => i === 0 || e.data.step !== events[i - 1]?.data.step);
-  return (
-    <>
-      {changed.map((e) => (
-        <li>
-          <span class="muted">
-            <Time at={e.at} />
-          </span>{' '}
-          {String(e.data.step)} <span class="muted">({String(e.data.progress)}%)</span>
-        </li>
-      ))}
-    </>
-  );
-}
-
-/** Status, progress and controls of one job, plus any new steps and output; polls until terminal. */
-export function JobLive(p: {
-  job: JobRow;
-  canAct: boolean;
-  lastSeq: number;
-  newOutput?: EventRow[];
-  newSteps?: EventRow[];
-}) {
-  const { job } = p;
-  const terminal = isTerminal(job.status);
-  const poll = terminal
-    ? {}
-    : {
-        'hx-get': `/fragments/jobs/${job.id}/live?after=${p.lastSeq}`,
-        'hx-trigger': 'every 1s',
-        'hx-swap': 'outerHTML',
-      };
-  return (
-    <>
-      <div id="job-live" data-status={job.status} {...poll}>
-        <p>
-          <StatusBadge status={job.status} /> attempt {job.attempt} of {job.maxAttempts}
-          {job.cancelRequestedAt && !terminal && ' · cancelling…'}
-        </p>
-        <p class="muted">
-          started <Time at={job.startedAt} /> · finished <Time at={job.finishedAt} />
-          {job.startedAt && job.finishedAt && (
-            <>
-              {' '}
-              · took <span id="job-duration">{duration(job.finishedAt.getTime() - job.startedAt.getTime())}</span>
-            </>
-          )}
-        </p>
-        <progress id="job-progress" max="100" value={String(job.progress)} />{' '}
-        <span id="job-percent">{job.progress}%</span>
-        <p id="job-step">{job.step ?? ''}</p>
-        {job.error && <p class="error">{job.error}</p>}
-        {p.canAct && (
-          <p>
-            {!terminal && (
-              <button
-                type="button"
-                class="danger"
-                hx-post={`/api/jobs/${job.id}/cancel`}
-                hx-swap="none"
-                {...confirmAttrs({
-                  message: 'Cancel this job? Its process is stopped.',
-                  action: 'Cancel job',
-                  danger: true,
-                })}
-              >
-                Cancel
-              </button>
-            )}
-            {terminal && (
-              // The same request again as a new, audited job that records this one as its origin.
-              <button type="button" hx-post={`/api/jobs/${job.id}/retry`} hx-swap="none">
-                {job.status === 'succeeded' ? 'Run again' : 'Retry'}
-              </button>
-            )}
-          </p>
-        )}
-      </div>
-      {p.newSteps && p.newSteps.length > 0 && (
-        <hx-partial hx-target="#job-steps" hx-swap="beforeend">
-          <StepItems events={p.newSteps} />
-        </hx-partial>
-      )}
-      {p.newOutput && p.newOutput.length > 0 && (
-        <hx-partial hx-target="#output" hx-swap="beforeend">
-          <OutputChunks events={p.newOutput} />
-        </hx-partial>
-      )}
-    </>
   );
 }
 

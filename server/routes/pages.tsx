@@ -5,7 +5,8 @@ import { listEvents, listJobs } from '../../db/job-reads.ts';
 import { roleAtLeast } from '../../db/users.ts';
 import { JobValidationError } from '../../jobs/lib/errors.ts';
 import { listScripts } from '../../jobs/lib/manifest.ts';
-import { Dashboard, JobLive, JobPage, JobRowView, NewerJobsPoller } from '../../views/jobs.tsx';
+import { JobLive, liveVersion } from '../../views/job-live.tsx';
+import { Dashboard, JobPage, JobRowView, NewerJobsPoller } from '../../views/jobs.tsx';
 import { FormError, ScriptsPage } from '../../views/scripts.tsx';
 import type { AppEnv } from '../context.ts';
 import { HttpError, parseOr400 } from '../errors.ts';
@@ -17,6 +18,14 @@ import { overviewViews } from '../status-views.ts';
 const OUTPUT_PAGE = 2000;
 
 const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
+/** The live fragment's poll: its cursor and the digest of what the browser shows (views/job-live.tsx). */
+const liveQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  v: z
+    .string()
+    .regex(/^[\w-]{22}$/)
+    .optional(),
+});
 
 /**
  * Polled fragments answer an unchanged poll with 304. The ETag is the digest of the fragment just
@@ -27,12 +36,22 @@ const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
 const revalidated = etag();
 const POLLED = { 'Cache-Control': 'private, no-cache' };
 
-/** Reads the job first: once it is terminal, every output event already exists. */
-async function liveState(c: { var: AppEnv['Variables'] }, id: string, after: number) {
+/** The job, and what this user may see and do with it. */
+async function jobFor(c: { var: AppEnv['Variables'] }, id: string) {
   const job = await loadJob(c.var.deps, id);
   const owns = ownsJob(c.var.user!, job);
   // Cancel and Run again need the operator role as well (a demoted owner keeps only the output).
-  const canAct = owns && roleAtLeast(c.var.user!.role, 'operator');
+  return { job, owns, canAct: owns && roleAtLeast(c.var.user!.role, 'operator') };
+}
+
+/** Reads the job first: once it is terminal, every output event already exists. */
+async function liveState(
+  c: { var: AppEnv['Variables'] },
+  id: string,
+  after: number,
+  known?: Awaited<ReturnType<typeof jobFor>>,
+) {
+  const { job, owns, canAct } = known ?? (await jobFor(c, id));
   // Steps are as public as the job's status; output belongs to its owner (DESIGN §4).
   const types = owns ? ['output', 'progress'] : ['progress'];
   // Every event is counted in last_seq by the statement that writes it: none beyond `after`, nothing to read.
@@ -106,9 +125,14 @@ export const pageRoutes = new Hono<AppEnv>()
   .get('/fragments/jobs/:id/row', requireRole('viewer'), revalidated, async (c) => {
     return c.html(<JobRowView job={await loadJob(c.var.deps, c.req.param('id'))} />, 200, POLLED);
   })
-  .get('/fragments/jobs/:id/live', requireRole('viewer'), revalidated, async (c) => {
-    const { after } = parseOr400(numQuery, c.req.query(), 'query');
-    const s = await liveState(c, c.req.param('id'), after);
+  .get('/fragments/jobs/:id/live', requireRole('viewer'), async (c) => {
+    const { after, v } = parseOr400(liveQuery, c.req.query(), 'query');
+    const known = await jobFor(c, c.req.param('id'));
+    // Nothing since the cursor and the same digest: the browser already shows exactly this.
+    if (v && known.job.lastSeq === after && liveVersion(known.job, known.canAct, after) === v) {
+      return c.body(null, 204, POLLED);
+    }
+    const s = await liveState(c, c.req.param('id'), after, known);
     return c.html(
       <JobLive job={s.job} canAct={s.canAct} lastSeq={s.lastSeq} newOutput={s.output} newSteps={s.steps} />,
       200,

@@ -89,7 +89,8 @@ async function browser(base: string, url: string, cookie: string, until: number,
       ...(etag ? { 'If-None-Match': etag } : {}),
     });
     counts[res.status] = (counts[res.status] ?? 0) + 1;
-    if (res.status === 304) continue;
+    // htmx swaps nothing on a 304 or a 204 (nothing new since the fragment's digest) and polls the same URL again.
+    if (res.status === 304 || res.status === 204) continue;
     etag = res.etag;
     const poll = /hx-get="([^"]+)"/.exec(res.body)?.[1];
     if (!poll) return; // terminal: the fragment stops polling
@@ -158,11 +159,19 @@ export async function footprint() {
     await sleep(WINDOW_MS / 3);
     // The web tier: its web processes and its primary (under `npm start`, the supervisor).
     const webPids = processesOf(npm.pid!).filter((p) => ['web', 'web_supervisor', 'supervisor'].includes(p.kind));
-    const cpu = () => webPids.reduce((sum, p) => sum + cpuSecondsOf(p.pid), 0);
-    const cpu0 = cpu();
+    const cpuByKind = () => {
+      const by: Record<string, number> = {};
+      for (const p of webPids) by[p.kind] = (by[p.kind] ?? 0) + cpuSecondsOf(p.pid);
+      return by;
+    };
+    const cpu0 = cpuByKind();
     const t0 = performance.now();
     await sleep(WINDOW_MS);
-    const cpuPct = (100 * (cpu() - cpu0)) / ((performance.now() - t0) / 1000);
+    const seconds = (performance.now() - t0) / 1000;
+    const pctByKind = Object.fromEntries(
+      Object.entries(cpuByKind()).map(([k, v]) => [k, round((100 * (v - (cpu0[k] ?? 0))) / seconds)]),
+    );
+    const cpuPct = Object.values(pctByKind).reduce((a, b) => a + b, 0);
     await Promise.all(pollers);
     const mem = memory(processesOf(npm.pid!));
     const polls = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -170,9 +179,11 @@ export async function footprint() {
     return {
       ...mem,
       poll_cpu_pct_200: round(cpuPct),
+      poll_cpu_pct_by_process: pctByKind,
       poll_browsers: BROWSERS,
       poll_rps: round(polls / ((WINDOW_MS * 4) / 3 / 1000)),
       poll_304_pct: round((100 * (counts[304] ?? 0)) / polls),
+      poll_204_pct: round((100 * (counts[204] ?? 0)) / polls),
     };
   } finally {
     await database.close();
