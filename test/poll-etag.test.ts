@@ -91,6 +91,10 @@ describe('polled job fragments answer an unchanged poll cheaply (204 or 304), ne
     // A lease renewal shows nothing: still a 204, so a heartbeat costs the pollers no render.
     await h.database.db.execute(sql`UPDATE jobs SET lease_expires_at = now() + interval '5 min' WHERE id = ${id}`);
     expect((await poll(admin, next)).status).toBe(204);
+    // Parameters are not in the digest (they may hold a secret, and the digest is in the page).
+    const withSecret = sql`UPDATE jobs SET params = '{"password":"hunter2"}' WHERE id = ${id}`;
+    await h.database.db.execute(withSecret);
+    expect((await poll(admin, next)).status).toBe(204);
     await h.database.db.execute(sql`UPDATE jobs SET step = 'copying the release', progress = 42 WHERE id = ${id}`);
     const res = await poll(admin, next);
     expect(res.status).toBe(200);

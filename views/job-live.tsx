@@ -8,11 +8,13 @@ import { duration, relativeTime, Time } from './time.tsx';
  * What a job's live fragment shows, as a short digest that its next poll sends back (`v`): when it
  * still matches and no event came since the poll's cursor, the poll is answered 204 (htmx swaps
  * nothing) without rendering. Every column is in it but the three a worker rewrites unseen while it
- * runs (lease and pid), with the viewer's right to act and the relative times as they read now, so
- * any change the fragment would show is a new digest and a full 200: nothing stale is ever kept.
+ * runs (lease and pid) and the three that may hold secrets and never change while it polls (a
+ * result comes with the terminal status), with the viewer's right to act and the relative times as
+ * they read now, so any change the fragment would show is a new digest and a full 200: nothing stale is ever kept.
  */
 export function liveVersion(job: JobRow, canAct: boolean, lastSeq: number, now: Date = new Date()): string {
-  const { leaseOwner: _o, leaseExpiresAt: _e, pid: _p, ...shown } = job;
+  // Never in it: parameters, result and idempotency key may hold secrets, and the digest is in the page.
+  const { leaseOwner: _o, leaseExpiresAt: _e, pid: _p, params: _a, result: _r, idempotencyKey: _k, ...shown } = job;
   const times = [job.startedAt, job.finishedAt].map((d) => (d ? relativeTime(d, now) : ''));
   return createHash('sha256')
     .update(JSON.stringify([shown, canAct, lastSeq, times]))
