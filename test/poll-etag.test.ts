@@ -133,7 +133,7 @@ describe('polled job fragments answer an unchanged poll cheaply (204 or 304), ne
     const before = await poll(admin, live());
     expect(before.html).not.toContain('cancelling');
     await requestCancel(h.database.db, id, admin.username);
-    const changed = await poll(admin, live(), before.etag);
+    const changed = await poll(admin, nextPoll(before.html)); // what the browser polls next
     expect(changed.status).toBe(200);
     expect(changed.html).toContain('cancelling');
     const [row] = (await h.database.db.execute(sql`SELECT last_seq FROM jobs WHERE id = ${id}`)).rows;
@@ -148,7 +148,7 @@ describe('polled job fragments answer an unchanged poll cheaply (204 or 304), ne
     expect(await finishAttempt(h.database.db, id, 'worker-test', 'cancelled', { error: 'cancelled by admin' })).toBe(
       true,
     );
-    const ended = await poll(admin, live(), live1.etag);
+    const ended = await poll(admin, nextPoll(live1.html));
     expect(ended.status).toBe(200);
     expect(ended.html).toContain('data-status="cancelled"');
     expect(ended.html).not.toContain('hx-get');

@@ -10,7 +10,8 @@ import { duration, relativeTime, Time } from './time.tsx';
  * nothing) without rendering. Every column is in it but the three a worker rewrites unseen while it
  * runs (lease and pid) and the three that may hold secrets and never change while it polls (a
  * result comes with the terminal status), with the viewer's right to act and the relative times as
- * they read now, so any change the fragment would show is a new digest and a full 200: nothing stale is ever kept.
+ * they read now, so any change the fragment would show is a new digest and a full 200: nothing
+ * stale is ever kept.
  */
 export function liveVersion(job: JobRow, canAct: boolean, lastSeq: number, now: Date = new Date()): string {
   // Never in it: parameters, result and idempotency key may hold secrets, and the digest is in the page.
@@ -63,11 +64,10 @@ export function JobLive(p: {
 }) {
   const { job } = p;
   const terminal = isTerminal(job.status);
-  const version = liveVersion(job, p.canAct, p.lastSeq);
   const poll = terminal
     ? {}
     : {
-        'hx-get': `/fragments/jobs/${job.id}/live?after=${p.lastSeq}&v=${version}`,
+        'hx-get': `/fragments/jobs/${job.id}/live?after=${p.lastSeq}&v=${liveVersion(job, p.canAct, p.lastSeq)}`,
         'hx-trigger': 'every 1s',
         'hx-swap': 'outerHTML',
       };

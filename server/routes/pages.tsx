@@ -17,10 +17,12 @@ import { overviewViews } from '../status-views.ts';
 
 const OUTPUT_PAGE = 2000;
 
-const numQuery = z.object({ after: z.coerce.number().int().min(0).default(0) });
+/** A poll's cursor: the last event (or job number) the page already shows. */
+const pollCursor = z.coerce.number().int().min(0).default(0);
+const numQuery = z.object({ after: pollCursor });
 /** The live fragment's poll: its cursor and the digest of what the browser shows (views/job-live.tsx). */
 const liveQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
+  after: pollCursor,
   v: z
     .string()
     .regex(/^[\w-]{22}$/)
@@ -28,7 +30,7 @@ const liveQuery = z.strictObject({
 });
 
 /**
- * Polled fragments answer an unchanged poll with 304. The ETag is the digest of the fragment just
+ * The dashboard row answers an unchanged poll with 304 (the live fragment has its own digest, below). The ETag is the digest of the fragment just
  * rendered, so nothing is cached: any difference (a new event, a status, a cancel request, a relative
  * time that moved on, another user's buttons) is a 200 with the new content. The browser keeps the
  * body and revalidates each poll (private, no-cache); htmx 4 swaps nothing on a 304.
@@ -45,13 +47,8 @@ async function jobFor(c: { var: AppEnv['Variables'] }, id: string) {
 }
 
 /** Reads the job first: once it is terminal, every output event already exists. */
-async function liveState(
-  c: { var: AppEnv['Variables'] },
-  id: string,
-  after: number,
-  known?: Awaited<ReturnType<typeof jobFor>>,
-) {
-  const { job, owns, canAct } = known ?? (await jobFor(c, id));
+async function liveState(c: { var: AppEnv['Variables'] }, access: Awaited<ReturnType<typeof jobFor>>, after: number) {
+  const { job, owns, canAct } = access;
   // Steps are as public as the job's status; output belongs to its owner (DESIGN §4).
   const types = owns ? ['output', 'progress'] : ['progress'];
   // Every event is counted in last_seq by the statement that writes it: none beyond `after`, nothing to read.
@@ -92,7 +89,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .get('/jobs/:id', requireRole('viewer'), async (c) => {
-    const s = await liveState(c, c.req.param('id'), 0);
+    const s = await liveState(c, await jobFor(c, c.req.param('id')), 0);
     return c.html(
       <JobPage
         user={c.var.user!}
@@ -132,7 +129,7 @@ export const pageRoutes = new Hono<AppEnv>()
     if (v && known.job.lastSeq === after && liveVersion(known.job, known.canAct, after) === v) {
       return c.body(null, 204, POLLED);
     }
-    const s = await liveState(c, c.req.param('id'), after, known);
+    const s = await liveState(c, known, after);
     return c.html(
       <JobLive job={s.job} canAct={s.canAct} lastSeq={s.lastSeq} newOutput={s.output} newSteps={s.steps} />,
       200,
