@@ -12,6 +12,13 @@ import { z } from 'zod';
 export const APP_DIR =
   path.basename(import.meta.dirname) === 'dist' ? path.dirname(import.meta.dirname) : import.meta.dirname;
 
+/**
+ * V8 flags for every long-running Deckhand process (the units and `npm start` pass them too): a heap that
+ * grows less before it collects. Measured under 200 polling browsers: a worker 115 → 87 MB, the web
+ * process 135 → 101 MB, no more CPU (README, footprint). Not allowed in NODE_OPTIONS, hence argv.
+ */
+export const NODE_FLAGS = ['--optimize-for-size'];
+
 function isIpOrCidr(entry: string): boolean {
   const [address = '', prefix, ...rest] = entry.split('/');
   const family = net.isIP(address);
@@ -31,6 +38,11 @@ const envSchema = z.object({
   DECKHAND_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Web processes behind one listening socket; a restart replaces them one by one. */
   DECKHAND_WEB_PROCESSES: z.coerce.number().int().min(1).max(32).default(2),
+  /**
+   * PostgreSQL connections per web process, its listener included. Each is a backend of a few MB; 200
+   * browsers polling a job kept all of 10 open for no gain (README, footprint).
+   */
+  DECKHAND_WEB_DB_CONNECTIONS: z.coerce.number().int().min(2).max(100).default(5),
   DECKHAND_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   DECKHAND_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** The shortest gap a schedule may leave between two runs: a cron firing more often is refused (400). */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import path from 'node:path';
+import { NODE_FLAGS } from '../config.ts';
 
 const script = path.join(import.meta.dirname, 'embedded-lifeline.mjs');
 
@@ -15,7 +16,7 @@ export interface Lifeline {
  * this process holds) reaching end of file.
  */
 export function armLifeline(dataDir: string): Lifeline {
-  const child = spawn(process.execPath, [script, path.resolve(dataDir, 'pg')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, script, path.resolve(dataDir, 'pg')], {
     stdio: ['pipe', 'ignore', 'ignore'],
     detached: true,
   });

@@ -49,7 +49,13 @@ const env = {
   DATABASE_URL: databaseUrl,
   DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR,
   DECKHAND_WEB_PROCESSES: process.env.DECKHAND_WEB_PROCESSES ?? '1',
+  // Two malloc arenas for the workers (`npm start` sets it for this process and the lifeline too). glibc
+  // reads it only when a process starts. Not for the web processes: there it saved little and seemed to
+  // cost polling CPU (README, footprint), so it leaves the environment they are forked with.
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
 };
+delete process.env.MALLOC_ARENA_MAX;
+const { MALLOC_ARENA_MAX: _workersOnly, ...webEnv } = env;
 const workers = Array.from({ length: config.DECKHAND_WORKERS }, (_, i) =>
   keepRunning(`worker-${i + 1}`, 'worker/main', env, log),
 );
@@ -59,7 +65,7 @@ const web = await startWebPrimary(
   databaseUrl,
   log,
   // The web processes run this file's sibling (dist/server/main.js), named as this one was (see release-dir.ts).
-  { entry: process.argv[1]?.replace(/start(\.[jt]s)$/, 'main$1'), env },
+  { entry: process.argv[1]?.replace(/start(\.[jt]s)$/, 'main$1'), env: webEnv },
 );
 log.info({ workers: config.DECKHAND_WORKERS, backend: config.REDIS_URL ? 'redis' : 'postgres' }, 'Deckhand started');
 

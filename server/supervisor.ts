@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { APP_DIR, type Logger } from '../config.ts';
+import { APP_DIR, type Logger, NODE_FLAGS } from '../config.ts';
 
 /** Where this module's siblings are: dist/ when it runs compiled, the sources when it runs through tsx. */
 const root = path.resolve(import.meta.dirname, '..');
@@ -8,7 +8,9 @@ const compiled = import.meta.filename.endsWith('.js');
 
 /** How to run an entry point (`server/main`, without extension) the way this process itself runs. */
 export const entryArgv = (entry: string) =>
-  compiled ? [path.join(root, `${entry}.js`)] : ['--import', 'tsx', path.join(root, `${entry}.ts`)];
+  compiled
+    ? [...NODE_FLAGS, path.join(root, `${entry}.js`)]
+    : [...NODE_FLAGS, '--import', 'tsx', path.join(root, `${entry}.ts`)];
 
 /** Time a stopping worker needs beyond both graces: writing its jobs' final rows, closing its connections. */
 const STOP_MARGIN_MS = 10_000;

@@ -16,7 +16,7 @@ const DRAIN_LIMIT_MS = 10_000;
 /** One web process (a node:cluster worker of the web supervisor): serves the app until it is retired. */
 export async function serveWeb(registry: KindRegistry, config: ReturnType<typeof loadConfig>, databaseUrl: string) {
   const log = createLogger(config.LOG_LEVEL, 'web');
-  const database = connectDatabase(databaseUrl, 10);
+  const database = connectDatabase(databaseUrl, config.DECKHAND_WEB_DB_CONNECTIONS);
   const producer = await createProducer({ name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL });
   const host = createHostClient(database.db, log);
   const auth = new AuthCache(database.db, log);

@@ -40,6 +40,22 @@ describe('npm start with the embedded database: signals and a dying parent stop 
     const children = childrenOf(supervisor).map(cmdline);
     expect(children.filter((c) => c.includes('dist/worker/main.js'))).toHaveLength(2);
     expect(children.filter((c) => c.includes('dist/server/main.js'))).toHaveLength(1);
+    // The memory settings reach every Node process of the run (README, footprint), and the embedded
+    // cluster runs no I/O worker or replication launcher processes.
+    const nodes = [supervisor, ...childrenOf(supervisor)].filter((p) => /^(\S*\/)?node /.test(cmdline(p)));
+    expect(nodes.length).toBeGreaterThanOrEqual(5); // supervisor, lifeline, web, 2 workers
+    for (const p of nodes) {
+      expect(cmdline(p)).toContain('--optimize-for-size');
+      const arenas = fs
+        .readFileSync(`/proc/${p}/environ`, 'utf8')
+        .split('\0')
+        .filter((v) => v.startsWith('MALLOC_'));
+      // The web process keeps glibc's default arenas: capped, its polling cost more CPU.
+      expect(arenas).toEqual(cmdline(p).includes('dist/server/main.js') ? [] : ['MALLOC_ARENA_MAX=2']);
+    }
+    const pgAux = childrenOf(postgres).map(cmdline);
+    expect(pgAux.some((c) => c.includes('checkpointer'))).toBe(true);
+    expect(pgAux.filter((c) => /io worker|logical replication launcher/.test(c))).toEqual([]);
 
     run.npm.kill('SIGTERM');
     expect(await run.exited).toBe(0); // npm waited for Deckhand, which stopped cleanly

@@ -80,17 +80,55 @@ function redis(url: string, producer: boolean): Redis {
   return connection;
 }
 
-function openQueue(s: QueueSettings): { queue: Queue; connection?: Redis } {
+/**
+ * BullMQ's connections to PostgreSQL, one pool per process and database: a worker's consumer and
+ * the producer beside it (reconciler, schedule ticks) share them, since each connection is a
+ * PostgreSQL backend of a few MB. BullMQ ends only a pool it made itself, so the last user ends this one.
+ */
+const bullmqPools = new Map<string, { pool: pg.Pool; users: number }>();
+const BULLMQ_POOL_MAX = 8;
+
+function borrowBullmqPool(databaseUrl: string): { pool: pg.Pool; release(): Promise<void> } {
+  let entry = bullmqPools.get(databaseUrl);
+  if (!entry) {
+    // BullMQ's SQL names its tables unqualified: a pool BullMQ did not make must pin the schema itself.
+    const pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: BULLMQ_POOL_MAX,
+      keepAlive: true,
+      options: '-c search_path=bullmq',
+    });
+    pool.on('error', () => {});
+    entry = { pool, users: 0 };
+    bullmqPools.set(databaseUrl, entry);
+  }
+  const held = entry;
+  held.users++;
+  let released = false;
+  return {
+    pool: held.pool,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--held.users > 0) return;
+      bullmqPools.delete(databaseUrl);
+      await held.pool.end();
+    },
+  };
+}
+
+function openQueue(s: QueueSettings): { queue: Queue; connection?: Redis; release(): Promise<void> } {
   if (s.redisUrl) {
     const connection = redis(s.redisUrl, true);
-    return { queue: new Queue(s.name, { connection }), connection };
+    return { queue: new Queue(s.name, { connection }), connection, release: async () => connection.disconnect() };
   }
-  const queue = new Queue(s.name, { connection: { connectionString: s.databaseUrl, max: 8 } }, createPostgresBackend);
-  return { queue: queue as never };
+  const lease = borrowBullmqPool(s.databaseUrl);
+  const queue = new Queue(s.name, { connection: lease.pool }, createPostgresBackend);
+  return { queue: queue as never, release: lease.release };
 }
 
 export async function createProducer(s: QueueSettings): Promise<Producer> {
-  const { queue, connection } = openQueue(s);
+  const { queue, connection, release } = openQueue(s);
   queue.on('error', () => {});
   const guard = <T>(p: Promise<T>, what: string) =>
     withTimeout(p, 3000, what).catch((err: unknown) => {
@@ -146,7 +184,7 @@ export async function createProducer(s: QueueSettings): Promise<Producer> {
     },
     async close() {
       await queue.close();
-      connection?.disconnect();
+      await release();
     },
   };
 }
@@ -162,10 +200,8 @@ export function createConsumer(
     worker.on('closed', () => connection.disconnect());
     return worker;
   }
-  return new Worker(
-    s.name,
-    processor as never,
-    { ...opts, connection: { connectionString: s.databaseUrl, max: 4 } },
-    createPostgresBackend,
-  ) as never;
+  const lease = borrowBullmqPool(s.databaseUrl);
+  const worker = new Worker(s.name, processor as never, { ...opts, connection: lease.pool }, createPostgresBackend);
+  worker.on('closed', () => void lease.release());
+  return worker as never;
 }

@@ -69,7 +69,7 @@ export async function npmStart(o: {
     logFile,
     supervisorPid() {
       // node itself, not a `sh -c` that npm may have put in between
-      const pid = processes().find((p) => /(^|\/)node dist\/server\/start\.js$/.test(cmdline(p)));
+      const pid = processes().find((p) => /(^|\/)node( --\S+)* dist\/server\/start\.js$/.test(cmdline(p)));
       if (!pid) throw new Error('no dist/server/start.js process in this run');
       return pid;
     },
