@@ -146,6 +146,12 @@ export const jobs = pgTable(
      */
     index('jobs_status_num_idx').on(t.status, t.num, t.kind, t.target),
     index('jobs_kind_num_idx').on(t.kind, t.num, t.status, t.target),
+    /**
+     * A status and a kind together (`?status=lost&kind=config`): the status index alone checks every
+     * job of that status for the kind, which grows with the history when the pair is rare. One more
+     * index entry per job write; README, "Query plans as history grows".
+     */
+    index('jobs_status_kind_num_idx').on(t.status, t.kind, t.num, t.target),
     /** Also the latest jobs of one target (dashboard rows, unexpected-restart checks). */
     index('jobs_target_num_idx').on(t.target, t.num, t.kind, t.status).where(sql`target IS NOT NULL`),
     /** The deployments page of one target (a small partial index: deploys only). */

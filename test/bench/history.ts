@@ -73,7 +73,11 @@ function pages(newestJob: string, mid: string): Record<string, string> {
     jobs_api_kind: '/api/jobs?kind=deploy',
     jobs_api_target: '/api/jobs?target=app-3',
     jobs_api_cursor: `/api/jobs?cursor=${mid}`,
-    jobs_api_combined: '/api/jobs?status=lost&kind=config',
+    // Pairs whose page is the same at both sizes: one that fills it (the same 50 newest jobs) and one that
+    // matches nothing. A pair with a page's worth in the large history but 3 jobs in the small one
+    // (`status=lost&kind=config`) compared the rendering of 50 jobs with that of 3.
+    jobs_api_combined: '/api/jobs?status=failed&kind=restart',
+    jobs_api_rare_pair: '/api/jobs?status=lost&kind=notify',
     job_page: `/jobs/${newestJob}`,
     status_fragment: `/fragments/jobs/${newestJob}/row`,
     audit_page: '/audit',

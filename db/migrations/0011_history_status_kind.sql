@@ -1,0 +1,1 @@
+CREATE INDEX "jobs_status_kind_num_idx" ON "jobs" USING btree ("status","kind","num","target");
