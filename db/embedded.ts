@@ -5,18 +5,21 @@ import path from 'node:path';
 import { type Logger, unreachableByPostgres } from '../config.ts';
 import { reachablePostgresPackage } from './embedded-runtime.ts';
 
-/** Where a running embedded cluster says how to reach it, so the CLI can find it. */
 /**
  * The embedded cluster serves one application on one machine, so it runs no process it does not need:
  * synchronous I/O instead of PostgreSQL 18's three I/O worker processes, and no logical replication
  * launcher. Each PostgreSQL process costs 2–5 MB (see the README's footprint).
  */
 const EMBEDDED_PG_FLAGS = [
-  ...['-c', 'listen_addresses=127.0.0.1'],
-  ...['-c', 'io_method=sync'],
-  ...['-c', 'max_logical_replication_workers=0'],
+  '-c',
+  'listen_addresses=127.0.0.1',
+  '-c',
+  'io_method=sync',
+  '-c',
+  'max_logical_replication_workers=0',
 ];
 
+/** Where a running embedded cluster says how to reach it, so the CLI can find it. */
 export const connectionFile = (dataDir: string) => path.join(dataDir, 'embedded-postgres.json');
 
 interface ConnectionInfo {

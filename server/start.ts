@@ -49,13 +49,13 @@ const env = {
   DATABASE_URL: databaseUrl,
   DECKHAND_DATA_DIR: config.DECKHAND_DATA_DIR,
   DECKHAND_WEB_PROCESSES: process.env.DECKHAND_WEB_PROCESSES ?? '1',
-  // Two malloc arenas for the workers (`npm start` sets it for this process and the lifeline too). glibc
-  // reads it only when a process starts. Not for the web processes: there it saved little and seemed to
-  // cost polling CPU (README, footprint), so it leaves the environment they are forked with.
+  // Two malloc arenas for the workers (`npm start` sets it for this process and the lifeline too); glibc
+  // reads it only when a process starts.
   MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
 };
-delete process.env.MALLOC_ARENA_MAX;
-const { MALLOC_ARENA_MAX: _workersOnly, ...webEnv } = env;
+// Not for the web processes: there it saved little and seemed to cost polling CPU (README, footprint).
+// cluster.fork lays this over process.env, and a variable set to undefined is left out of the child's.
+const webEnv = { ...env, MALLOC_ARENA_MAX: undefined };
 const workers = Array.from({ length: config.DECKHAND_WORKERS }, (_, i) =>
   keepRunning(`worker-${i + 1}`, 'worker/main', env, log),
 );

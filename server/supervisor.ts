@@ -7,10 +7,10 @@ const root = path.resolve(import.meta.dirname, '..');
 const compiled = import.meta.filename.endsWith('.js');
 
 /** How to run an entry point (`server/main`, without extension) the way this process itself runs. */
-export const entryArgv = (entry: string) =>
-  compiled
-    ? [...NODE_FLAGS, path.join(root, `${entry}.js`)]
-    : [...NODE_FLAGS, '--import', 'tsx', path.join(root, `${entry}.ts`)];
+export const entryArgv = (entry: string) => [
+  ...NODE_FLAGS,
+  ...(compiled ? [path.join(root, `${entry}.js`)] : ['--import', 'tsx', path.join(root, `${entry}.ts`)]),
+];
 
 /** Time a stopping worker needs beyond both graces: writing its jobs' final rows, closing its connections. */
 const STOP_MARGIN_MS = 10_000;

@@ -30,8 +30,8 @@ const liveQuery = z.strictObject({
 });
 
 /**
- * The dashboard row answers an unchanged poll with 304 (the live fragment has its own digest, below). The ETag is the digest of the fragment just
- * rendered, so nothing is cached: any difference (a new event, a status, a cancel request, a relative
+ * The dashboard row answers an unchanged poll with 304 (the live fragment has its own digest, below).
+ * The ETag is the digest of the fragment just rendered, so nothing is cached: any difference (a new event, a status, a cancel request, a relative
  * time that moved on, another user's buttons) is a 200 with the new content. The browser keeps the
  * body and revalidates each poll (private, no-cache); htmx 4 swaps nothing on a 304.
  */
