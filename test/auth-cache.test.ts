@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../config.ts';
 import { connectDatabase, type Database } from '../db/client.ts';
 import { revokeToken } from '../db/tokens.ts';
@@ -126,5 +126,56 @@ describe('token and session checks cached per web process', () => {
     expect(await revokeToken(h.database.db, tokenId(u.token))).toBe(true);
     await bCache.settle();
     expect((await bearer(b, u.token)).status).toBe(401);
+  });
+
+  /** Counts the prepared statements of B's pool by name while `run` runs. */
+  async function statementsDuring(run: () => Promise<unknown>): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const spy = vi.spyOn(other.pool, 'query');
+    try {
+      await run();
+      for (const [arg] of spy.mock.calls) {
+        const name = (arg as { name?: string } | undefined)?.name;
+        if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    return counts;
+  }
+
+  it('fifty concurrent requests of one token on a cold cache read its check once and record its use once', async () => {
+    const u = await h.user('operator');
+    const counts = await statementsDuring(async () => {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => bearer(b, u.token)));
+      expect(answers.map((r) => r.status)).toEqual(Array(50).fill(200));
+    });
+    expect(counts.get('deckhand_validate_token_v3')).toBe(1);
+    expect(counts.get('deckhand_touch_token') ?? 0).toBeLessThanOrEqual(1);
+  });
+
+  it('fifty concurrent requests of one session on a cold cache read its check once', async () => {
+    const u = await h.user('viewer');
+    const counts = await statementsDuring(async () => {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => withCookie(b, u.cookie)));
+      expect(answers.map((r) => r.status)).toEqual(Array(50).fill(200));
+    });
+    expect(counts.get('deckhand_validate_session')).toBe(1);
+  });
+
+  it('a check asked for after an invalidation never joins a read that began before it', async () => {
+    const cache = new AuthCache(other.db, log);
+    await cache.ready;
+    try {
+      let reads = 0;
+      const read = () => new Promise<number>((resolve) => setTimeout(() => resolve(++reads), 50));
+      const first = cache.shared('token', 't1', cache.begin(), read);
+      const joined = cache.shared('token', 't1', cache.begin(), read);
+      cache.forget('token', 't1'); // e.g. a revoke heard while the first read was in flight
+      const after = cache.shared('token', 't1', cache.begin(), read);
+      expect(await Promise.all([first, joined, after])).toEqual([1, 1, 2]);
+    } finally {
+      await cache.close();
+    }
   });
 });

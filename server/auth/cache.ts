@@ -23,6 +23,12 @@ interface Entry {
   until: number;
 }
 
+/** A read of the database in flight, and the generation it began in. */
+interface Read {
+  since: number;
+  result: Promise<unknown>;
+}
+
 /**
  * Token and session checks of this web process, reused for a few seconds so that a request costs
  * no round trip to PostgreSQL. Every change that could alter a check (revoke, logout, role,
@@ -34,6 +40,7 @@ interface Entry {
  */
 export class AuthCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly reads = new Map<string, Read>();
   private generation = 0;
   private readonly listener: ChannelListener;
   /** Markers this process sent, each with what counts an answer. */
@@ -110,6 +117,26 @@ export class AuthCache {
   /** Call before reading the database; pass the result to `set`. A read begun while not listening is never stored. */
   begin(): number {
     return this.listener.isListening() ? this.generation : -1;
+  }
+
+  /**
+   * Runs `read` for a check, or joins the one already in flight for it: on a cold cache, fifty
+   * requests of one token would otherwise make fifty identical reads. A request joins only a read
+   * that began in its own generation (`since` from `begin`), so none is answered from a read that
+   * began before an invalidation the request came after. A read begun while not listening is not shared.
+   */
+  shared<T>(kind: CacheKind, id: string, since: number, read: () => Promise<T>): Promise<T> {
+    if (since < 0) return read();
+    const key = `${kind}:${id}`;
+    const inFlight = this.reads.get(key);
+    if (inFlight?.since === since) return inFlight.result as Promise<T>;
+    const entry: Read = { since, result: read() };
+    this.reads.set(key, entry);
+    const done = () => {
+      if (this.reads.get(key) === entry) this.reads.delete(key);
+    };
+    entry.result.then(done, done);
+    return entry.result as Promise<T>;
   }
 
   /** Stores a check read since `begin`, for at most the TTL and never past `notAfter` (an expiry). */

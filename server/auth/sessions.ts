@@ -100,7 +100,9 @@ export async function validateSession(
   let s = cache?.get<CachedSession>('session', parts.id);
   if (!s || ends(s) < now) {
     const since = cache?.begin() ?? -1;
-    const loaded = await loadSession(db, parts.id);
+    const loaded = await (cache
+      ? cache.shared('session', parts.id, since, () => loadSession(db, parts.id))
+      : loadSession(db, parts.id));
     if (!loaded) return { ended: 'gone' };
     s = loaded;
     if (secretMatches(parts.secret, s.secretHash) && ends(s) >= now)

@@ -82,7 +82,9 @@ export async function validateApiToken(db: Db, token: string, cache?: AuthCache)
   let t = cache?.get<CachedToken>('token', parts.id);
   if (!t) {
     const since = cache?.begin() ?? -1;
-    const loaded = await loadToken(db, parts.id);
+    const loaded = await (cache
+      ? cache.shared('token', parts.id, since, () => loadToken(db, parts.id))
+      : loadToken(db, parts.id));
     if (!loaded) return null;
     t = loaded.token;
     cache?.set('token', parts.id, t.user.id, t, since, loaded.expiresAt);
