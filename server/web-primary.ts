@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { sql } from 'drizzle-orm';
-import { type Config, type Logger, NODE_FLAGS } from '../config.ts';
+import { type Config, type Logger, NODE_FLAGS, WEB_NODE_FLAGS } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { type ColdStartOutcome, databaseNow, endSessionsOnColdStart } from '../db/cold-start.ts';
 import { listenControl } from '../db/control.ts';
@@ -36,8 +36,12 @@ export function superviseWebProcesses(config: Config, db: Db, log: Logger, optio
   function fork(): Worker {
     // Each new web process starts in the release `current` names now, not the one this process started in:
     // after a deploy of Deckhand it runs, and compiles, the new release.
-    // This process's own flags (tsx's loader in development) and the memory flags, whether or not it was started with them.
-    const execArgv = [...process.execArgv.filter((f) => !NODE_FLAGS.includes(f)), ...NODE_FLAGS];
+    // This process's own flags (tsx's loader in development), with the web processes' memory flags in
+    // place of the others', whether or not it was started with them.
+    const execArgv = [
+      ...process.execArgv.filter((f) => !NODE_FLAGS.includes(f) && !WEB_NODE_FLAGS.includes(f)),
+      ...WEB_NODE_FLAGS,
+    ];
     cluster.setupPrimary({ ...releaseToRun(app), execArgv });
     const w = cluster.fork(options.env);
     current.add(w);

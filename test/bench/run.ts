@@ -5,6 +5,7 @@
  *
  *   BENCH_BACKEND=redis|postgres (default redis)  BENCH_JOBS (default 5000)
  *   BENCH_CONCURRENCY: worker concurrency (default 16)
+ *   BENCH_WARMUP: jobs run before the clock starts, on both sides (default 500)
  *   TEST_DATABASE_URL / TEST_REDIS_URL: the services, as for the tests
  *   BENCH_HISTORY_JOBS, BENCH_HISTORY_SMALL, BENCH_HISTORY_MS: the history section (test/bench/history.ts)
  *   BENCH_ONLY=pipeline: only the pipeline figures (raw, e2e, enqueue, pickup, fragment), for quick runs
@@ -15,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { createPostgresBackend, Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
+import { NODE_FLAGS } from '../../config.ts';
 import { migrateQueueBackend } from '../../jobs/lib/queue.ts';
 import { createUser } from '../../server/auth/accounts.ts';
 import { createSession } from '../../server/auth/sessions.ts';
@@ -28,10 +30,14 @@ import { printedReady, start, stop } from './processes.ts';
 
 const backend = process.env.BENCH_BACKEND === 'postgres' ? 'postgres' : 'redis';
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
+/** Steady state on both sides: the first cold requests (JIT, pools, caches) would otherwise set the p99. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const CLIENTS = 50;
 const pipelineOnly = process.env.BENCH_ONLY === 'pipeline';
-const profileArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+/** Production's V8 flags (the web processes swap them for their own when forked, as in production). */
+const nodeArgs = [...NODE_FLAGS, ...profile];
 const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 const database = await freshDatabase();
@@ -45,7 +51,7 @@ const token = await createApiToken(db, admin.id, null);
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const deckhandEnv = { ...services, DECKHAND_QUEUE: queueName, DECKHAND_PORT: String(port) };
-const web = start('test/bench/web.ts', deckhandEnv, profileArgs);
+const web = start('test/bench/web.ts', deckhandEnv, nodeArgs);
 await eventually(async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok, 30_000, 'the web tier');
 // After the web tier's cold start, which ends the sessions made before it (DESIGN §6).
 const session = await createSession(db, admin.id);
@@ -75,32 +81,40 @@ async function rawBullmq(): Promise<number> {
     backend === 'redis'
       ? new Queue(name, { connection: new Redis(redisUrl, { maxRetriesPerRequest: 1 }) })
       : new Queue(name, { connection: { connectionString: database.url, max: 8 } }, createPostgresBackend);
+  const addAll = async (from: number, count: number) => {
+    await withConcurrency(count, CLIENTS, (i) =>
+      queue.add(
+        'noop',
+        { id: `raw-${from + i}` },
+        { jobId: `raw-${from + i}`, attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
+      ),
+    );
+    for (;;) {
+      const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+      if (Object.values(c).every((n) => n === 0)) break;
+      await sleep(10);
+    }
+  };
+  await addAll(0, WARMUP);
   const t0 = performance.now();
-  await withConcurrency(JOBS, CLIENTS, (i) =>
-    queue.add(
-      'noop',
-      { id: `raw-${i}` },
-      { jobId: `raw-${i}`, attempts: 1, removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
-    ),
-  );
-  for (;;) {
-    const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-    if (Object.values(c).every((n) => n === 0)) break;
-    await sleep(10);
-  }
+  await addAll(WARMUP, JOBS);
   const perSecond = JOBS / ((performance.now() - t0) / 1000);
   await stop(worker);
   await queue.close();
   return perSecond;
 }
 
+const succeeded = () => scalar(sql`SELECT count(*)::int AS n FROM jobs WHERE status = 'succeeded'`);
+
 async function endToEnd(): Promise<{ perSecond: number; enqueueMs: number[] }> {
+  await withConcurrency(WARMUP, CLIENTS, post);
+  while ((await succeeded()) < WARMUP) await sleep(10);
   const t0 = performance.now();
   const posted = await withConcurrency(JOBS, CLIENTS, post);
-  while ((await scalar(sql`SELECT count(*)::int AS n FROM jobs WHERE status = 'succeeded'`)) < JOBS) await sleep(10);
+  while ((await succeeded()) < WARMUP + JOBS) await sleep(10);
   const perSecond = JOBS / ((performance.now() - t0) / 1000);
   const audited = await scalar(sql`SELECT count(*)::int AS n FROM audit_log WHERE action = 'job.enqueue'`);
-  if (audited < JOBS) throw new Error(`only ${audited} of ${JOBS} audit rows were written`);
+  if (audited < WARMUP + JOBS) throw new Error(`only ${audited} of ${WARMUP + JOBS} audit rows were written`);
   return { perSecond, enqueueMs: posted.map((p) => p.ms) };
 }
 
@@ -165,13 +179,13 @@ async function laterSections() {
   return { ...logPaging, ...history, ...footprint };
 }
 
-say(`backend=${backend} jobs=${JOBS} worker concurrency=${CONCURRENCY} clients=${CLIENTS}`);
+say(`backend=${backend} jobs=${JOBS} warmup=${WARMUP} worker concurrency=${CONCURRENCY} clients=${CLIENTS}`);
 const raw = await rawBullmq();
 say(`raw BullMQ: ${round(raw)} jobs/s`);
 const worker = start(
   'test/bench/worker.ts',
   { ...deckhandEnv, DECKHAND_WORKER_CONCURRENCY: String(CONCURRENCY) },
-  profileArgs,
+  nodeArgs,
 );
 await sleep(1500); // let it connect before the clock starts
 const e2e = await endToEnd();
@@ -187,6 +201,7 @@ console.log(
   JSON.stringify({
     backend,
     jobs: JOBS,
+    warmup_jobs: WARMUP,
     worker_concurrency: CONCURRENCY,
     clients: CLIENTS,
     e2e_jobs_per_s: round(e2e.perSecond),
