@@ -3,7 +3,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { type Context, Hono, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { contextStorage } from 'hono/context-storage';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { requirePasswordChanged } from './auth/password-gate.ts';
@@ -90,8 +89,6 @@ export function createApp(deps: AppDeps) {
   app.notFound(routeNotFound);
   // Our own id (not the caller's header): a 500 names it, and so does the log line.
   app.use('*', requestId({ headerName: '' }));
-  // Views read the request being answered (the layout marks the current page).
-  app.use('*', contextStorage());
   app.use('*', async (c, next) => {
     c.set('deps', deps);
     await next();

@@ -40,7 +40,10 @@ const PAGE_MESSAGES: Record<number, string> = {
 function errorPage(c: Context, e: HttpError, requestId: string | null) {
   const message = e.code === 'not_found' && e.message === 'no such route' ? PAGE_MESSAGES[404]! : e.message;
   const user = (c.get('user') as SessionUser | null | undefined) ?? null;
-  return c.html(<ErrorPage status={e.status} message={message} requestId={requestId} user={user} />, e.status);
+  return c.html(
+    <ErrorPage status={e.status} message={message} requestId={requestId} user={user} pagePath={c.req.path} />,
+    e.status,
+  );
 }
 
 /** Answers an error: an HTML page for browsers, a fragment for htmx, JSON for everything else (and /api always). */

@@ -12,9 +12,10 @@ import { forbidden, HttpError } from './errors.ts';
 export const SESSION_COOKIE = 'deckhand_session';
 export const CSRF_HEADER = 'X-CSRF-Token';
 
+// Every request passes here: `c.get` reads one variable, where Hono's `c.var` builds an object of all of them.
 /** Resolves the caller from a bearer token or the session cookie; never rejects by itself. */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, config, auth } = c.var.deps;
+  const { db, config, auth } = c.get('deps');
   c.set('user', null);
   c.set('via', null);
   c.set('sessionId', null);
@@ -55,7 +56,7 @@ const isPage = (accept: string | undefined, hx: string | undefined) => !hx && (a
 
 /** The login page, saying why when a session cookie came that no longer signs in (and dropping that cookie). */
 function signInPage(c: Context<AppEnv>): string {
-  const reason = c.var.signedOut;
+  const reason = c.get('signedOut');
   if (!reason) return '/login';
   deleteCookie(c, SESSION_COOKIE, { path: '/' });
   deleteSignedInCookie(c);
@@ -65,7 +66,7 @@ function signInPage(c: Context<AppEnv>): string {
 /** Requires a caller with at least `role`: 401 (or a login redirect for pages) and 403 otherwise. */
 export const requireRole = (role: Role) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const user = c.var.user;
+    const user = c.get('user');
     if (!user) {
       const login = signInPage(c);
       if (isPage(c.req.header('Accept'), c.req.header('HX-Request'))) return c.redirect(login);
@@ -82,13 +83,13 @@ export const requireRole = (role: Role) =>
  * Origin and Sec-Fetch-Site are checked separately by requireSameOrigin.
  */
 export const requireCsrfToken = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.via !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
+  if (c.get('via') !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) return next();
   let sent = c.req.header(CSRF_HEADER);
   if (!sent && (c.req.header('Content-Type') ?? '').includes('form')) {
     const form = await c.req.parseBody();
     sent = typeof form._csrf === 'string' ? form._csrf : undefined;
   }
-  if (!sent || sent !== c.var.csrfToken) throw new HttpError(403, 'csrf', 'missing or wrong CSRF token');
+  if (!sent || sent !== c.get('csrfToken')) throw new HttpError(403, 'csrf', 'missing or wrong CSRF token');
   await next();
 });
 
@@ -112,8 +113,8 @@ const FORM_LIKE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|
  * never sent implicitly, so token clients (no Origin, no Sec-Fetch-Site) pass.
  */
 export const requireSameOrigin = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.via === 'token' || SAFE_METHODS.test(c.req.method)) return next();
-  if (c.var.via === null && !FORM_LIKE.test(c.req.header('Content-Type') || 'text/plain')) return next();
+  if (c.get('via') === 'token' || SAFE_METHODS.test(c.req.method)) return next();
+  if (c.get('via') === null && !FORM_LIKE.test(c.req.header('Content-Type') || 'text/plain')) return next();
   const site = c.req.header('Sec-Fetch-Site');
   const origin = c.req.header('Origin');
   const sameOrigin = site !== undefined ? site === 'same-origin' : origin === ownOrigin(c);

@@ -2,9 +2,14 @@ import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
 
 /** Change your own password; the only page a user with a one-time password can reach. */
-export function ChangePasswordPage(p: { user: SessionUser; csrfToken: string | null; error?: string | undefined }) {
+export function ChangePasswordPage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  pagePath: string;
+  error?: string | undefined;
+}) {
   return (
-    <Layout title="Change password" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Change password" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <form method="post" action="/account/password" class="card narrow">
         {p.user.mustChangePassword && (
           <p role="status">You signed in with a one-time password. Choose your own password to continue.</p>

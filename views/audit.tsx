@@ -16,6 +16,7 @@ export interface AuditView {
 interface AuditPageProps {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   rows: AuditView[];
   raw: Record<string, string>;
   error: { message: string; details: unknown } | null;
@@ -45,7 +46,7 @@ function FilterForm({ raw }: { raw: Record<string, string> }) {
 export function AuditPage(p: AuditPageProps) {
   const fieldErrors = (p.error?.details as { fieldErrors?: Record<string, string[]> } | null)?.fieldErrors ?? {};
   return (
-    <Layout title="Audit log" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Audit log" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <section class="card">
         <FilterForm raw={p.raw} />
         {p.error && (

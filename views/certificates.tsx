@@ -15,12 +15,13 @@ export interface CertificateView {
 export function CertificatesPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   certificates: CertificateView[];
   tlsTargets: string[];
 }) {
   const admin = p.user.role === 'admin';
   return (
-    <Layout title="Certificates" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Certificates" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <section class="card">
         <table id="certificates">
           <thead>

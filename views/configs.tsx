@@ -77,11 +77,12 @@ function SiteToggle({ target, item }: { target: string; item: ConfigItemView }) 
 export function ConfigListPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   target: string;
   items: ConfigItemView[];
 }) {
   return (
-    <Layout title={`Configs of ${p.target}`} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={`Configs of ${p.target}`} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <table class="configs">
         <thead>
           <tr>
@@ -164,10 +165,15 @@ function Editor({ f }: { f: ConfigFileView }) {
   );
 }
 
-export function ConfigFilePage(p: { user: SessionUser; csrfToken: string | null; file: ConfigFileView }) {
+export function ConfigFilePage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  pagePath: string;
+  file: ConfigFileView;
+}) {
   const f = p.file;
   return (
-    <Layout title={f.path} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={f.path} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <p>
         <a href={`/targets/${f.target}/configs`}>All configs of {f.target}</a> ·{' '}
         <a href={fileUrl(f.target, f.path, 'history')}>History</a> ·{' '}
@@ -192,12 +198,13 @@ export function ConfigFilePage(p: { user: SessionUser; csrfToken: string | null;
 export function ConfigHistoryPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   target: string;
   path: string;
   versions: ConfigVersionView[];
 }) {
   return (
-    <Layout title={`History of ${p.path}`} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={`History of ${p.path}`} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <p>
         <a href={fileUrl(p.target, p.path)}>Back to the file</a>
       </p>
@@ -232,9 +239,14 @@ export function ConfigHistoryPage(p: {
   );
 }
 
-export function ConfigTargetsPage(p: { user: SessionUser; csrfToken: string | null; targets: string[] }) {
+export function ConfigTargetsPage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  pagePath: string;
+  targets: string[];
+}) {
   return (
-    <Layout title="Configs" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Configs" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       {p.targets.length === 0 && <p class="muted">No target has a configs section.</p>}
       <ul>
         {p.targets.map((t) => (
@@ -248,9 +260,15 @@ export function ConfigTargetsPage(p: { user: SessionUser; csrfToken: string | nu
 }
 
 /** A config page whose host no worker answered for: said plainly, with a 503. */
-export function NoWorkerPage(p: { user: SessionUser; csrfToken: string | null; target: string; message: string }) {
+export function NoWorkerPage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  pagePath: string;
+  target: string;
+  message: string;
+}) {
   return (
-    <Layout title={`Configs of ${p.target}`} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={`Configs of ${p.target}`} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <p class="error" role="alert">
         {p.message}: the files cannot be read until a worker of that host runs.
       </p>

@@ -140,9 +140,14 @@ function History({ rows }: { rows: ApiDeployment[] }) {
   );
 }
 
-export function DeploymentsPage(p: { user: SessionUser; csrfToken: string | null; targets: DeployTargetView[] }) {
+export function DeploymentsPage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  pagePath: string;
+  targets: DeployTargetView[];
+}) {
   return (
-    <Layout title="Deployments" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Deployments" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       {p.targets.length === 0 && (
         <p class="muted">No target has deploy settings yet. Add a deploy section to a target on the Targets page.</p>
       )}

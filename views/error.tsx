@@ -14,10 +14,16 @@ const HEADINGS: Record<number, string> = {
 };
 
 /** A browser's page for an error: the status, a plain sentence, and for a server error the id in the log line. */
-export function ErrorPage(p: { status: number; message: string; requestId: string | null; user: SessionUser | null }) {
+export function ErrorPage(p: {
+  status: number;
+  message: string;
+  requestId: string | null;
+  user: SessionUser | null;
+  pagePath: string;
+}) {
   const heading = HEADINGS[p.status] ?? (p.status >= 500 ? 'Something went wrong' : 'Request refused');
   return (
-    <Layout title={`${p.status} ${heading}`} user={p.user} csrfToken={null}>
+    <Layout title={`${p.status} ${heading}`} user={p.user} csrfToken={null} pagePath={p.pagePath}>
       <section class="card narrow" id="error-page" data-status={String(p.status)}>
         <p role="alert">{p.message}</p>
         {p.requestId && (

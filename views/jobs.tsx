@@ -48,12 +48,13 @@ export function Dashboard(p: {
   targets: TargetRowView[];
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   jobs: JobRow[];
   olderCursor: string | null;
   newest: boolean;
 }) {
   return (
-    <Layout title="Dashboard" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Dashboard" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <Overview hosts={p.hosts} rows={p.targets} user={p.user} />
       <section class="card">
         <h2>Recent jobs</h2>
@@ -89,6 +90,7 @@ export function Dashboard(p: {
 export function JobPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   job: JobRow;
   /** The job's parameters as the server redacted them. */
   params: Record<string, unknown>;
@@ -100,7 +102,7 @@ export function JobPage(p: {
   const { job } = p;
   const params = shownParams(job.kind, p.params);
   return (
-    <Layout title={jobTitle(job)} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={jobTitle(job)} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <section class="card">
         <dl>
           <dt>Job</dt>

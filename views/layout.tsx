@@ -1,4 +1,3 @@
-import { tryGetContext } from 'hono/context-storage';
 import type { Child } from 'hono/jsx';
 import type { SessionUser } from '../server/auth/sessions.ts';
 import { ConfirmDialog } from './confirm.tsx';
@@ -7,6 +6,8 @@ export interface PageProps {
   title: string;
   user: SessionUser | null;
   csrfToken: string | null;
+  /** The path being answered, to mark the current page (a prop: AsyncLocalStorage would cost every request). */
+  pagePath: string;
   children: Child;
 }
 
@@ -36,11 +37,9 @@ export function isCurrent(href: string, path: string): boolean {
   return path === href || path.startsWith(`${href}/`);
 }
 
-export function Layout({ title, user, csrfToken, children }: PageProps) {
+export function Layout({ title, user, csrfToken, pagePath, children }: PageProps) {
   // htmx sends the CSRF token on every request from inside <body>.
   const headers = csrfToken ? JSON.stringify({ 'X-CSRF-Token': csrfToken }) : undefined;
-  // The request being answered (hono/context-storage in server/app.ts), to mark the current page.
-  const path = tryGetContext()?.req.path ?? '';
   return (
     <html lang="en">
       <head>
@@ -62,7 +61,7 @@ export function Layout({ title, user, csrfToken, children }: PageProps) {
                 {nav
                   .filter(([, , role]) => rank[user.role] >= rank[role])
                   .map(([href, label]) => (
-                    <a href={href} aria-current={isCurrent(href, path) ? 'page' : undefined}>
+                    <a href={href} aria-current={isCurrent(href, pagePath) ? 'page' : undefined}>
                       {label}
                     </a>
                   ))}

@@ -11,7 +11,7 @@ export function LoginPage({
   notice?: string | undefined;
 }) {
   return (
-    <Layout title="Sign in" user={null} csrfToken={null}>
+    <Layout title="Sign in" user={null} csrfToken={null} pagePath="/login">
       <form method="post" action="/login" class="card narrow">
         {notice && (
           <p class="notice" id="signed-out" role="status">

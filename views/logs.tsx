@@ -143,11 +143,11 @@ export function FollowFragment(p: {
   );
 }
 
-export function LogsPage(p: { user: SessionUser; csrfToken: string | null; view: LogsPageView }) {
+export function LogsPage(p: { user: SessionUser; csrfToken: string | null; pagePath: string; view: LogsPageView }) {
   const v = p.view;
   const f = v.filter;
   return (
-    <Layout title={`Logs · ${v.target}`} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={`Logs · ${v.target}`} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <p>
         <a href={`/targets/${v.target}`}>← {v.target}</a>
       </p>

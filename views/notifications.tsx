@@ -40,6 +40,7 @@ export interface DeliveryView {
 export interface NotificationsPageProps {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   channels: ChannelView[];
   rules: RuleView[];
   deliveries: DeliveryView[];
@@ -284,7 +285,7 @@ function DeliveriesCard({ deliveries }: { deliveries: DeliveryView[] }) {
 /** Admins: where notifications go (channels), on what (rules), and what the receivers answered. */
 export function NotificationsPage(p: NotificationsPageProps) {
   return (
-    <Layout title="Notifications" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Notifications" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <ChannelsCard channels={p.channels} />
       <ChannelForm smtpConfigured={p.smtpConfigured} />
       <RulesCard rules={p.rules} />

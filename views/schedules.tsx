@@ -170,12 +170,13 @@ function NewScheduleForm({ scripts, targets }: { scripts: string[]; targets: str
 export function SchedulesPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   schedules: ScheduleView[];
   scripts: string[];
   targets: string[];
 }) {
   return (
-    <Layout title="Schedules" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Schedules" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <div id="schedules-error" />
       {p.schedules.map((s) => (
         <ScheduleCard s={s} />

@@ -62,10 +62,10 @@ export function ScriptForm({ script, canRun }: { script: Script; canRun: boolean
   );
 }
 
-export function ScriptsPage(p: { user: SessionUser; csrfToken: string | null; scripts: Script[] }) {
+export function ScriptsPage(p: { user: SessionUser; csrfToken: string | null; pagePath: string; scripts: Script[] }) {
   const canRun = p.user.role !== 'viewer';
   return (
-    <Layout title="Scripts" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Scripts" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <div class="grid">
         {p.scripts.map((s) => (
           <ScriptForm script={s} canRun={canRun} />

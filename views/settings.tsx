@@ -92,6 +92,7 @@ function RetentionCard(p: { settings: Settings; pruneRun: PruneRun | null; audit
 export function SettingsPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   settings: Settings;
   restart: RestartState;
   pruneRun: PruneRun | null;
@@ -101,7 +102,7 @@ export function SettingsPage(p: {
     ? 'Restart Deckhand? Everyone, you included, will be signed out. It takes a few seconds; running jobs are not affected.'
     : 'Restart Deckhand? It takes a few seconds; nobody is signed out and running jobs are not affected.';
   return (
-    <Layout title="Settings" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Settings" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <form class="card" hx-post="/ui/settings" hx-target="#settings-result">
         <h2>Sessions</h2>
         <label>

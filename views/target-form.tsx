@@ -203,10 +203,16 @@ export function TargetForm({ s, mode }: { s: FormState; mode: TargetFormMode }) 
 
 const titles = { create: 'New target', edit: 'Edit target', duplicate: 'Duplicate target' } as const;
 
-export function TargetFormPage(p: { user: SessionUser; csrfToken: string | null; s: FormState; mode: TargetFormMode }) {
+export function TargetFormPage(p: {
+  user: SessionUser;
+  csrfToken: string | null;
+  pagePath: string;
+  s: FormState;
+  mode: TargetFormMode;
+}) {
   const title = p.mode.kind === 'create' ? titles.create : `${titles[p.mode.kind]} ${p.mode.secretsFrom}`;
   return (
-    <Layout title={title} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={title} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       {p.mode.kind === 'duplicate' && (
         <p class="card muted">
           The copy gets the secrets of {p.mode.secretsFrom} under the names listed, unless you type new values; they are

@@ -2,9 +2,9 @@ import type { SessionUser } from '../server/auth/sessions.ts';
 import { Layout } from './layout.tsx';
 
 /** A target as JSON (an export, or the body of PUT /api/targets/:name), checked as the API checks it. */
-export function TargetImportPage(p: { user: SessionUser; csrfToken: string | null }) {
+export function TargetImportPage(p: { user: SessionUser; csrfToken: string | null; pagePath: string }) {
   return (
-    <Layout title="Import a target" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Import a target" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <form class="card" id="import-form" hx-post="/ui/targets" hx-target="#import-error">
         <p class="muted">
           Paste a target's JSON: an exported one, or the body of <code>PUT /api/targets/:name</code>. A target of the

@@ -9,12 +9,13 @@ import type { RestartView, TargetRowView } from './types.ts';
 export function TargetPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   row: TargetRowView;
   restarts: RestartView[];
 }) {
   const name = p.row.t.name;
   return (
-    <Layout title={`Target ${name}`} user={p.user} csrfToken={p.csrfToken}>
+    <Layout title={`Target ${name}`} user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <section class="card">
         <h2>{name}</h2>
         {p.row.t.description && <p class="muted">{p.row.t.description}</p>}

@@ -174,12 +174,13 @@ export function Overview(p: { hosts: HostCardView[]; rows: TargetRowView[]; user
 export function TargetsPage(p: {
   user: SessionUser;
   csrfToken: string | null;
+  pagePath: string;
   hosts: HostCardView[];
   rows: TargetRowView[];
 }) {
   const admin = p.user.role === 'admin';
   return (
-    <Layout title="Targets" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Targets" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       {admin && (
         <p class="actions">
           <a class="button" href="/targets/new">

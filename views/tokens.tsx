@@ -36,10 +36,10 @@ export function NewToken({ token, user, expiresAt }: { token: string; user: stri
 }
 
 /** Everyone's tokens for admins, your own for everyone else; last use, expiry, revoke. */
-export function TokensPage(p: { user: SessionUser; csrfToken: string | null; tokens: TokenView[] }) {
+export function TokensPage(p: { user: SessionUser; csrfToken: string | null; pagePath: string; tokens: TokenView[] }) {
   const now = Date.now();
   return (
-    <Layout title="API tokens" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="API tokens" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <section class="card">
         <div id="tokens-error" />
         <table>

@@ -78,9 +78,9 @@ function UserRow({ u }: { u: UserView }) {
 }
 
 /** Admins add users, change roles and passwords, and disable accounts. */
-export function UsersPage(p: { user: SessionUser; csrfToken: string | null; users: UserView[] }) {
+export function UsersPage(p: { user: SessionUser; csrfToken: string | null; pagePath: string; users: UserView[] }) {
   return (
-    <Layout title="Users" user={p.user} csrfToken={p.csrfToken}>
+    <Layout title="Users" user={p.user} csrfToken={p.csrfToken} pagePath={p.pagePath}>
       <section class="card">
         <div id="users-error" />
         <table>

@@ -13,7 +13,7 @@ const allowed = new Set([CHANGE_PASSWORD_PAGE, '/api/account/password', '/login'
  * Tokens are made host-side by root (`deckhand token create`), so they are not held back.
  */
 export const requirePasswordChanged = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.via !== 'session' || !c.var.user?.mustChangePassword || allowed.has(c.req.path)) return next();
+  if (c.get('via') !== 'session' || !c.get('user')?.mustChangePassword || allowed.has(c.req.path)) return next();
   if (c.req.path.startsWith('/static/')) return next();
   const hx = c.req.header('HX-Request');
   if (c.req.method === 'GET' && !hx && (c.req.header('Accept') ?? '').includes('text/html')) {

@@ -32,12 +32,15 @@ async function changeMine(c: Context<AppEnv>, body: z.infer<typeof passwordChang
 
 export const accountRoutes = new Hono<AppEnv>()
   .get(CHANGE_PASSWORD_PAGE, requireRole('viewer'), (c) =>
-    c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} />),
+    c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} />),
   )
   .post(CHANGE_PASSWORD_PAGE, requireRole('viewer'), async (c) => {
     const form = await c.req.parseBody();
     const page = (error: string, status: 400 | 429 = 400) =>
-      c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} error={error} />, status);
+      c.html(
+        <ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} error={error} />,
+        status,
+      );
     const parsed = passwordChange.safeParse({
       currentPassword: form.currentPassword,
       newPassword: form.newPassword,

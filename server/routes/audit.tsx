@@ -41,8 +41,10 @@ function toView(r: AuditRow): AuditView {
 export const auditRoutes = new Hono<AppEnv>()
   .get('/audit', requireRole('admin'), async (c) => {
     const raw = c.req.query();
-    const page = (p: Omit<Parameters<typeof AuditPage>[0], 'user' | 'csrfToken'>, status: 200 | 400 = 200) =>
-      c.html(<AuditPage user={c.var.user!} csrfToken={c.var.csrfToken} {...p} />, status);
+    const page = (
+      p: Omit<Parameters<typeof AuditPage>[0], 'user' | 'csrfToken' | 'pagePath'>,
+      status: 200 | 400 = 200,
+    ) => c.html(<AuditPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} {...p} />, status);
     let q: ReturnType<typeof parseAuditQuery>;
     try {
       q = parseAuditQuery(raw);

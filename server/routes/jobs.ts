@@ -29,10 +29,10 @@ const jobUrl = (id: string) => `/api/jobs/${id}`;
 
 /** Pin (pruning keeps the job and its output whatever its age) or unpin; admins only, audited. */
 const pinRoute = (pinned: boolean) => async (c: Context<AppEnv>) => {
-  const job = await loadJob(c.var.deps, c.req.param('id') ?? '');
-  const user = c.var.user!;
-  await setJobPinned(c.var.deps.db, job.id, pinned);
-  await audit(c.var.deps.db, { id: user.id, name: user.username }, pinned ? 'job.pin' : 'job.unpin', job.id);
+  const job = await loadJob(c.get('deps'), c.req.param('id') ?? '');
+  const user = c.get('user')!;
+  await setJobPinned(c.get('deps').db, job.id, pinned);
+  await audit(c.get('deps').db, { id: user.id, name: user.username }, pinned ? 'job.pin' : 'job.unpin', job.id);
   return c.json({ id: job.id, pinned, url: jobUrl(job.id) });
 };
 
@@ -60,13 +60,13 @@ export const jobsApi = new Hono<AppEnv>()
     }),
     requireRole('operator'),
     async (c) => {
-      const user = c.var.user!;
+      const user = c.get('user')!;
       const key = c.req.header('Idempotency-Key');
       const idem = key === undefined ? null : parseOr400(idempotencyKey, key, 'Idempotency-Key header');
-      const stored = await resolveRequest(c.var.deps, await jsonBody(c.req));
-      const { id, created } = await submitJob(c.var.deps, user, stored, { idempotencyKey: idem });
+      const stored = await resolveRequest(c.get('deps'), await jsonBody(c.req));
+      const { id, created } = await submitJob(c.get('deps'), user, stored, { idempotencyKey: idem });
       // A repeated Idempotency-Key answers with the existing job as it is now.
-      const status = created ? 'queued' : ((await getJob(c.var.deps.db, id))?.status ?? 'queued');
+      const status = created ? 'queued' : ((await getJob(c.get('deps').db, id))?.status ?? 'queued');
       if (c.req.header('HX-Request')) c.header('HX-Redirect', `/jobs/${id}`);
       return c.json({ id, status, url: jobUrl(id) }, 202);
     },
@@ -85,7 +85,7 @@ export const jobsApi = new Hono<AppEnv>()
       const q = parseOr400(listQuery, c.req.query(), 'query');
       const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
       if (before === null) throw badRequest('invalid cursor');
-      const page = await listJobs(c.var.deps.db, { ...q, before });
+      const page = await listJobs(c.get('deps').db, { ...q, before });
       return c.json({
         items: page.items.map(toApiJob),
         nextCursor: page.nextBefore === null ? null : encodeCursor(page.nextBefore),
@@ -104,7 +104,7 @@ export const jobsApi = new Hono<AppEnv>()
     }),
     requireRole('viewer'),
     async (c) => {
-      return c.json(toApiJob(await loadJob(c.var.deps, c.req.param('id'))));
+      return c.json(toApiJob(await loadJob(c.get('deps'), c.req.param('id'))));
     },
   )
   .get(
@@ -120,9 +120,9 @@ export const jobsApi = new Hono<AppEnv>()
     }),
     requireRole('viewer'),
     async (c) => {
-      const job = await ownedJob(c.var.deps, c.var.user!, c.req.param('id'));
+      const job = await ownedJob(c.get('deps'), c.get('user')!, c.req.param('id'));
       const q = parseOr400(afterQuery, c.req.query(), 'query');
-      const events = await listEvents(c.var.deps.db, job.id, q.after, q.limit);
+      const events = await listEvents(c.get('deps').db, job.id, q.after, q.limit);
       return c.json({ items: events.map(toApiEvent) });
     },
   )
@@ -140,9 +140,9 @@ export const jobsApi = new Hono<AppEnv>()
     }),
     requireRole('viewer'),
     async (c) => {
-      const job = await ownedJob(c.var.deps, c.var.user!, c.req.param('id'));
+      const job = await ownedJob(c.get('deps'), c.get('user')!, c.req.param('id'));
       const q = parseOr400(afterQuery, c.req.query(), 'query');
-      const events = await listEvents(c.var.deps.db, job.id, q.after, q.limit, ['output']);
+      const events = await listEvents(c.get('deps').db, job.id, q.after, q.limit, ['output']);
       const chunks = events.map((e) => ({ seq: e.seq, stream: e.data.stream, text: e.data.text }));
       return c.json({ chunks, done: isTerminal(job.status) && events.length < q.limit });
     },
@@ -161,8 +161,8 @@ export const jobsApi = new Hono<AppEnv>()
     }),
     requireRole('operator'),
     async (c) => {
-      const job = await ownedJob(c.var.deps, c.var.user!, c.req.param('id'));
-      const status = await cancelJob(c.var.deps, c.var.user!, job);
+      const job = await ownedJob(c.get('deps'), c.get('user')!, c.req.param('id'));
+      const status = await cancelJob(c.get('deps'), c.get('user')!, job);
       return c.json({ id: job.id, status, url: jobUrl(job.id) }, 202);
     },
   )
@@ -204,8 +204,8 @@ export const jobsApi = new Hono<AppEnv>()
     }),
     requireRole('operator'),
     async (c) => {
-      const job = await ownedJob(c.var.deps, c.var.user!, c.req.param('id'));
-      const { id } = await retryJob(c.var.deps, c.var.user!, job);
+      const job = await ownedJob(c.get('deps'), c.get('user')!, c.req.param('id'));
+      const { id } = await retryJob(c.get('deps'), c.get('user')!, job);
       if (c.req.header('HX-Request')) c.header('HX-Redirect', `/jobs/${id}`);
       return c.json({ id, status: 'queued', url: jobUrl(id), retryOf: job.id }, 202);
     },

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { etag } from 'hono/etag';
 import { z } from 'zod';
 import { listEvents, listJobs } from '../../db/job-reads.ts';
@@ -39,20 +39,20 @@ const revalidated = etag();
 const POLLED = { 'Cache-Control': 'private, no-cache' };
 
 /** The job, and what this user may see and do with it. */
-async function jobFor(c: { var: AppEnv['Variables'] }, id: string) {
-  const job = await loadJob(c.var.deps, id);
-  const owns = ownsJob(c.var.user!, job);
+async function jobFor(c: Context<AppEnv>, id: string) {
+  const job = await loadJob(c.get('deps'), id);
+  const owns = ownsJob(c.get('user')!, job);
   // Cancel and Run again need the operator role as well (a demoted owner keeps only the output).
-  return { job, owns, canAct: owns && roleAtLeast(c.var.user!.role, 'operator') };
+  return { job, owns, canAct: owns && roleAtLeast(c.get('user')!.role, 'operator') };
 }
 
 /** Reads the job first: once it is terminal, every output event already exists. */
-async function liveState(c: { var: AppEnv['Variables'] }, access: Awaited<ReturnType<typeof jobFor>>, after: number) {
+async function liveState(c: Context<AppEnv>, access: Awaited<ReturnType<typeof jobFor>>, after: number) {
   const { job, owns, canAct } = access;
   // Steps are as public as the job's status; output belongs to its owner (DESIGN §4).
   const types = owns ? ['output', 'progress'] : ['progress'];
   // Every event is counted in last_seq by the statement that writes it: none beyond `after`, nothing to read.
-  const events = job.lastSeq > after ? await listEvents(c.var.deps.db, job.id, after, OUTPUT_PAGE, types) : [];
+  const events = job.lastSeq > after ? await listEvents(c.get('deps').db, job.id, after, OUTPUT_PAGE, types) : [];
   const upTo = events.length === OUTPUT_PAGE ? (events.at(-1)?.seq ?? after) : job.lastSeq;
   const seen = events.filter((e) => e.seq <= upTo);
   return {
@@ -82,6 +82,7 @@ export const pageRoutes = new Hono<AppEnv>()
         targets={rows}
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         jobs={page.items}
         olderCursor={page.nextBefore === null ? null : encodeCursor(page.nextBefore)}
         newest={!cursor}
@@ -94,6 +95,7 @@ export const pageRoutes = new Hono<AppEnv>()
       <JobPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         job={s.job}
         params={redactParams(s.job.params)}
         canAct={s.canAct}
@@ -120,7 +122,7 @@ export const pageRoutes = new Hono<AppEnv>()
     );
   })
   .get('/fragments/jobs/:id/row', requireRole('viewer'), revalidated, async (c) => {
-    return c.html(<JobRowView job={await loadJob(c.var.deps, c.req.param('id'))} />, 200, POLLED);
+    return c.html(<JobRowView job={await loadJob(c.get('deps'), c.req.param('id'))} />, 200, POLLED);
   })
   .get('/fragments/jobs/:id/live', requireRole('viewer'), async (c) => {
     const { after, v } = parseOr400(liveQuery, c.req.query(), 'query');
@@ -138,7 +140,9 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .get('/scripts', requireRole('viewer'), async (c) => {
     const scripts = await listScripts(c.var.deps.config.DECKHAND_SCRIPTS_DIR);
-    return c.html(<ScriptsPage user={c.var.user!} csrfToken={c.var.csrfToken} scripts={scripts} />);
+    return c.html(
+      <ScriptsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} scripts={scripts} />,
+    );
   })
   .post('/ui/scripts/:name/run', requireRole('operator'), async (c) => {
     const params = formParams(await c.req.parseBody());

@@ -39,6 +39,7 @@ export const settingsRoutes = new Hono<AppEnv>()
       <SettingsPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         settings={settings}
         restart={restart}
         pruneRun={pruneRun}

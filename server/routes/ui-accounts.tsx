@@ -21,7 +21,7 @@ const asBool = (v: string | undefined) => (v === undefined ? undefined : v === '
 export const accountPages = new Hono<AppEnv>()
   .get('/users', requireRole('admin'), async (c) => {
     const users = (await listUsers(c.var.deps.db)).map(toApiUser);
-    return c.html(<UsersPage user={c.var.user!} csrfToken={c.var.csrfToken} users={users} />);
+    return c.html(<UsersPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} users={users} />);
   })
   .post('/ui/users', requireRole('admin'), async (c) => {
     const f = await formFields(c.req);
@@ -39,7 +39,7 @@ export const accountPages = new Hono<AppEnv>()
   })
   .get('/tokens', requireRole('viewer'), async (c) => {
     const tokens = (await visibleTokens(c)).map(toApiToken);
-    return c.html(<TokensPage user={c.var.user!} csrfToken={c.var.csrfToken} tokens={tokens} />);
+    return c.html(<TokensPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} tokens={tokens} />);
   })
   .post('/ui/tokens', requireRole('viewer'), async (c) => {
     const f = await formFields(c.req);

@@ -46,7 +46,13 @@ export const configPages = new Hono<AppEnv>().onError((err, c) => {
     return errorHandler(c.var.deps.log)(err, c);
   const target = c.req.param('name') ?? '';
   return c.html(
-    <NoWorkerPage user={c.var.user!} csrfToken={c.var.csrfToken} target={target} message={err.message} />,
+    <NoWorkerPage
+      user={c.var.user!}
+      csrfToken={c.var.csrfToken}
+      pagePath={c.req.path}
+      target={target}
+      message={err.message}
+    />,
     503,
   );
 });
@@ -60,18 +66,28 @@ configPages
   .get('/configs', requireRole('viewer'), async (c) => {
     const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
     const names = rows.filter((r) => targetSpec.safeParse(r.spec).data?.configs).map((r) => r.name);
-    return c.html(<ConfigTargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} targets={names} />);
+    return c.html(
+      <ConfigTargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} targets={names} />,
+    );
   })
   .get('/targets/:name/configs', requireRole('viewer'), async (c) => {
     const t = await configTarget(c.var.deps, c.req.param('name'));
     const items = await listConfigs(c.var.deps, t);
-    return c.html(<ConfigListPage user={c.var.user!} csrfToken={c.var.csrfToken} target={t.name} items={items} />);
+    return c.html(
+      <ConfigListPage
+        user={c.var.user!}
+        csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
+        target={t.name}
+        items={items}
+      />,
+    );
   })
   .get('/targets/:name/configs/file', requireRole('viewer'), async (c) => {
     const t = await configTarget(c.var.deps, c.req.param('name'));
     const f = await readConfig(c.var.deps, t, pathOf(c.req.query('path')));
     const file = { ...f, target: t.name, driftDiff: await driftDiff(c.var.deps, t, f) };
-    return c.html(<ConfigFilePage user={c.var.user!} csrfToken={c.var.csrfToken} file={file} />);
+    return c.html(<ConfigFilePage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} file={file} />);
   })
   .get('/targets/:name/configs/history', requireRole('viewer'), async (c) => {
     const t = await configTarget(c.var.deps, c.req.param('name'));
@@ -81,6 +97,7 @@ configPages
       <ConfigHistoryPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         target={t.name}
         path={file}
         versions={versions}

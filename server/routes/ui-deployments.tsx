@@ -35,7 +35,9 @@ async function deployTargets(deps: AppDeps, only: string | undefined): Promise<D
 export const deploymentPages = new Hono<AppEnv>()
   .get('/deployments', requireRole('viewer'), async (c) => {
     const list = await deployTargets(c.var.deps, c.req.query('target'));
-    return c.html(<DeploymentsPage user={c.var.user!} csrfToken={c.var.csrfToken} targets={list} />);
+    return c.html(
+      <DeploymentsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} targets={list} />,
+    );
   })
   .post('/ui/deploy', requireRole('operator'), async (c) => {
     const form = await c.req.parseBody();

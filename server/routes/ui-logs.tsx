@@ -75,7 +75,7 @@ export const logPages = new Hono<AppEnv>()
         view.error = err.message;
       }
     }
-    return c.html(<LogsPage user={c.var.user!} csrfToken={c.var.csrfToken} view={view} />);
+    return c.html(<LogsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} view={view} />);
   })
   .get('/fragments/targets/:name/logs/older', requireRole('viewer'), async (c) => {
     const name = c.req.param('name');

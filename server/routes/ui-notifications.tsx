@@ -48,6 +48,7 @@ export const notificationPages = new Hono<AppEnv>()
       <NotificationsPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         channels={channels.map(toApiChannel)}
         rules={rules.map(toApiRule)}
         deliveries={deliveries.map(toApiDelivery)}

@@ -84,6 +84,7 @@ export const schedulePages = new Hono<AppEnv>()
       <SchedulesPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         schedules={await scheduleViews(deps, c.var.user!, rows)}
         scripts={scripts.map((s) => s.name)}
         targets={targetRows.map((t) => t.name)}

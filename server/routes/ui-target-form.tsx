@@ -76,20 +76,27 @@ export const targetFormPages = new Hono<AppEnv>()
       <TargetFormPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         s={{ values: empty, errors: {} }}
         mode={{ kind: 'create', secretsFrom: null }}
       />,
     ),
   )
   .get('/targets/import', requireRole('admin'), (c) =>
-    c.html(<TargetImportPage user={c.var.user!} csrfToken={c.var.csrfToken} />),
+    c.html(<TargetImportPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} />),
   )
   .get('/targets/:name/edit', requireRole('admin'), async (c) => {
     const name = c.req.param('name');
     const values = await storedValues(c.var.deps, name);
     const mode: TargetFormMode = { kind: 'edit', secretsFrom: name };
     return c.html(
-      <TargetFormPage user={c.var.user!} csrfToken={c.var.csrfToken} s={{ values, errors: {} }} mode={mode} />,
+      <TargetFormPage
+        user={c.var.user!}
+        csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
+        s={{ values, errors: {} }}
+        mode={mode}
+      />,
     );
   })
   .get('/targets/:name/duplicate', requireRole('admin'), async (c) => {
@@ -98,7 +105,13 @@ export const targetFormPages = new Hono<AppEnv>()
     const values = { ...stored, fields: { ...stored.fields, name: `${name}-copy`.slice(0, 63) } };
     const mode: TargetFormMode = { kind: 'duplicate', secretsFrom: name };
     return c.html(
-      <TargetFormPage user={c.var.user!} csrfToken={c.var.csrfToken} s={{ values, errors: {} }} mode={mode} />,
+      <TargetFormPage
+        user={c.var.user!}
+        csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
+        s={{ values, errors: {} }}
+        mode={mode}
+      />,
     );
   })
   .get('/targets/:name/export.json', requireRole('viewer'), async (c) => {

@@ -30,7 +30,9 @@ export async function startJob(c: { var: AppEnv['Variables']; header(k: string, 
 export const targetPages = new Hono<AppEnv>()
   .get('/targets', requireRole('viewer'), async (c) => {
     const { hosts, rows } = await overviewViews(c.var.deps);
-    return c.html(<TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} hosts={hosts} rows={rows} />);
+    return c.html(
+      <TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} hosts={hosts} rows={rows} />,
+    );
   })
   .get('/fragments/overview', requireRole('viewer'), async (c) => {
     const { hosts, rows } = await overviewViews(c.var.deps);
@@ -46,7 +48,9 @@ export const targetPages = new Hono<AppEnv>()
     const [row] = (await overviewViews(c.var.deps, name)).rows;
     if (!row) throw notFound('target');
     const restarts = await restartViews(c.var.deps, name);
-    return c.html(<TargetPage user={c.var.user!} csrfToken={c.var.csrfToken} row={row} restarts={restarts} />);
+    return c.html(
+      <TargetPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} row={row} restarts={restarts} />,
+    );
   })
   .post('/ui/targets', requireRole('admin'), async (c) => {
     // A JSON document (the import page): an export carries its name, which the form's name overrides.
@@ -78,6 +82,7 @@ export const targetPages = new Hono<AppEnv>()
       <CertificatesPage
         user={c.var.user!}
         csrfToken={c.var.csrfToken}
+        pagePath={c.req.path}
         certificates={certificates}
         tlsTargets={tlsTargets}
       />,
