@@ -2,6 +2,7 @@ import { createPostgresBackend, type Processor, Queue, runMigrations, Worker, ty
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Batcher } from '../../db/batch.ts';
+import { survivingConnectionErrors } from '../../db/client.ts';
 import type { RetryPolicy } from './kind.ts';
 
 /**
@@ -92,13 +93,14 @@ function borrowBullmqPool(databaseUrl: string): { pool: pg.Pool; release(): Prom
   let entry = bullmqPools.get(databaseUrl);
   if (!entry) {
     // BullMQ's SQL names its tables unqualified: a pool BullMQ did not make must pin the schema itself.
-    const pool = new pg.Pool({
-      connectionString: databaseUrl,
-      max: BULLMQ_POOL_MAX,
-      keepAlive: true,
-      options: '-c search_path=bullmq',
-    });
-    pool.on('error', () => {});
+    const pool = survivingConnectionErrors(
+      new pg.Pool({
+        connectionString: databaseUrl,
+        max: BULLMQ_POOL_MAX,
+        keepAlive: true,
+        options: '-c search_path=bullmq',
+      }),
+    );
     entry = { pool, users: 0 };
     bullmqPools.set(databaseUrl, entry);
   }
