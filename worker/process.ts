@@ -3,6 +3,7 @@ import { connectDatabase } from '../db/client.ts';
 import { listenControl } from '../db/control.ts';
 import { locateDatabase } from '../db/locate.ts';
 import { stopWithParent } from '../server/supervisor.ts';
+import { holdThroughOutage } from './hold.ts';
 import type { HandlerRegistry } from './kinds/handler.ts';
 import { startWorkerService } from './service.ts';
 
@@ -16,6 +17,13 @@ export async function runWorker(registry: HandlerRegistry): Promise<void> {
   const databaseUrl = locateDatabase(config);
   const database = connectDatabase(databaseUrl, config.DECKHAND_WORKER_CONCURRENCY + 5);
   const queue = { name: config.DECKHAND_QUEUE, databaseUrl, redisUrl: config.REDIS_URL };
+  // Until the service runs there is nothing to stop cleanly.
+  let onParentGone = (_why: string): void => process.exit(0);
+  // Started by `npm start`: a supervisor that died (even by SIGKILL) must not leave this worker taking jobs.
+  stopWithParent((why) => onParentGone(why));
+  // Started while PostgreSQL is away (a restart of both, a supervisor's retry): wait for it rather
+  // than exit, since BullMQ's PostgreSQL backend keeps a failed first connect for good.
+  await holdThroughOutage(() => database.pool.query('SELECT 1'), log, 'worker start');
 
   // Exit code 75 (EX_TEMPFAIL) asks the supervisor or systemd for a fresh process.
   const service = await startWorkerService(config, queue, database.db, registry, log, (why) => {
@@ -48,6 +56,5 @@ export async function runWorker(registry: HandlerRegistry): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   // A closed terminal sends SIGHUP to the whole process group: stop as cleanly as on SIGTERM, jobs included.
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
-  // Started by `npm start`: a supervisor that died (even by SIGKILL) must not leave this worker taking jobs.
-  stopWithParent((why) => void shutdown(why));
+  onParentGone = (why) => void shutdown(why);
 }
