@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import type { Config, Logger } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { KindRegistry } from '../jobs/index.ts';
@@ -38,4 +39,10 @@ export interface AppEnv {
     /** A session cookie came that no longer signs in, and why (for the login page). */
     signedOut: SignOutReason | null;
   };
+}
+
+/** The props every page takes from its request: the viewer, the CSRF token its forms carry and the path the nav marks. */
+export function pageOf(c: Context<AppEnv>) {
+  // Routes that render pages sit behind requireRole, so a user is present.
+  return { user: c.get('user')!, csrfToken: c.get('csrfToken'), pagePath: c.req.path };
 }

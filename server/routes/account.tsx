@@ -6,6 +6,7 @@ import { changeOwnPassword, newPassword, TooManyAttemptsError, WrongPasswordErro
 import { beginSession } from '../auth/cookies.ts';
 import { CHANGE_PASSWORD_PAGE } from '../auth/password-gate.ts';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { badRequest, HttpError, jsonBody, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { apiDoc } from '../openapi/describe.ts';
@@ -31,16 +32,11 @@ async function changeMine(c: Context<AppEnv>, body: z.infer<typeof passwordChang
 }
 
 export const accountRoutes = new Hono<AppEnv>()
-  .get(CHANGE_PASSWORD_PAGE, requireRole('viewer'), (c) =>
-    c.html(<ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} />),
-  )
+  .get(CHANGE_PASSWORD_PAGE, requireRole('viewer'), (c) => c.html(<ChangePasswordPage {...pageOf(c)} />))
   .post(CHANGE_PASSWORD_PAGE, requireRole('viewer'), async (c) => {
     const form = await c.req.parseBody();
     const page = (error: string, status: 400 | 429 = 400) =>
-      c.html(
-        <ChangePasswordPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} error={error} />,
-        status,
-      );
+      c.html(<ChangePasswordPage {...pageOf(c)} error={error} />, status);
     const parsed = passwordChange.safeParse({
       currentPassword: form.currentPassword,
       newPassword: form.newPassword,

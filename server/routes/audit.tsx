@@ -4,6 +4,7 @@ import { AuditPage, type AuditView } from '../../views/audit.tsx';
 import { auditSentence } from '../../views/audit-sentence.ts';
 import { auditQuery, auditQueryString, parseAuditQuery } from '../audit-filter.ts';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { csvLine } from '../csv.ts';
 import { HttpError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
@@ -44,7 +45,7 @@ export const auditRoutes = new Hono<AppEnv>()
     const page = (
       p: Omit<Parameters<typeof AuditPage>[0], 'user' | 'csrfToken' | 'pagePath'>,
       status: 200 | 400 = 200,
-    ) => c.html(<AuditPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} {...p} />, status);
+    ) => c.html(<AuditPage {...pageOf(c)} {...p} />, status);
     let q: ReturnType<typeof parseAuditQuery>;
     try {
       q = parseAuditQuery(raw);

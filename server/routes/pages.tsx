@@ -9,6 +9,7 @@ import { JobLive, liveVersion } from '../../views/job-live.tsx';
 import { Dashboard, JobPage, JobRowView, NewerJobsPoller } from '../../views/jobs.tsx';
 import { FormError, ScriptsPage } from '../../views/scripts.tsx';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { HttpError, parseOr400 } from '../errors.ts';
 import { loadJob, ownsJob, resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
@@ -80,9 +81,7 @@ export const pageRoutes = new Hono<AppEnv>()
       <Dashboard
         hosts={hosts}
         targets={rows}
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
+        {...pageOf(c)}
         jobs={page.items}
         olderCursor={page.nextBefore === null ? null : encodeCursor(page.nextBefore)}
         newest={!cursor}
@@ -93,9 +92,7 @@ export const pageRoutes = new Hono<AppEnv>()
     const s = await liveState(c, await jobFor(c, c.req.param('id')), 0);
     return c.html(
       <JobPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
+        {...pageOf(c)}
         job={s.job}
         params={redactParams(s.job.params)}
         canAct={s.canAct}
@@ -140,9 +137,7 @@ export const pageRoutes = new Hono<AppEnv>()
   })
   .get('/scripts', requireRole('viewer'), async (c) => {
     const scripts = await listScripts(c.var.deps.config.DECKHAND_SCRIPTS_DIR);
-    return c.html(
-      <ScriptsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} scripts={scripts} />,
-    );
+    return c.html(<ScriptsPage {...pageOf(c)} scripts={scripts} />);
   })
   .post('/ui/scripts/:name/run', requireRole('operator'), async (c) => {
     const params = formParams(await c.req.parseBody());

@@ -5,6 +5,7 @@ import { readPruneRun } from '../../db/prune-runs.ts';
 import { readRestartState, readSettings, type Settings, writeSettings } from '../../db/settings.ts';
 import { RestartStatus, SettingsPage } from '../../views/settings.tsx';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { HttpError, parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { apiDoc } from '../openapi/describe.ts';
@@ -37,9 +38,7 @@ export const settingsRoutes = new Hono<AppEnv>()
     const [settings, restart, pruneRun] = await Promise.all([readSettings(db), readRestartState(db), readPruneRun(db)]);
     return c.html(
       <SettingsPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
+        {...pageOf(c)}
         settings={settings}
         restart={restart}
         pruneRun={pruneRun}

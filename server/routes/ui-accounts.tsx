@@ -3,6 +3,7 @@ import { listUsers } from '../../db/users.ts';
 import { NewToken, TokensPage } from '../../views/tokens.tsx';
 import { UsersPage } from '../../views/users.tsx';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { mintToken, newTokenBody, revokeVisibleToken, toApiToken, visibleTokens } from './tokens.ts';
@@ -21,7 +22,7 @@ const asBool = (v: string | undefined) => (v === undefined ? undefined : v === '
 export const accountPages = new Hono<AppEnv>()
   .get('/users', requireRole('admin'), async (c) => {
     const users = (await listUsers(c.var.deps.db)).map(toApiUser);
-    return c.html(<UsersPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} users={users} />);
+    return c.html(<UsersPage {...pageOf(c)} users={users} />);
   })
   .post('/ui/users', requireRole('admin'), async (c) => {
     const f = await formFields(c.req);
@@ -39,7 +40,7 @@ export const accountPages = new Hono<AppEnv>()
   })
   .get('/tokens', requireRole('viewer'), async (c) => {
     const tokens = (await visibleTokens(c)).map(toApiToken);
-    return c.html(<TokensPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} tokens={tokens} />);
+    return c.html(<TokensPage {...pageOf(c)} tokens={tokens} />);
   })
   .post('/ui/tokens', requireRole('viewer'), async (c) => {
     const f = await formFields(c.req);

@@ -20,6 +20,7 @@ import {
   readConfig,
 } from '../config-service.ts';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { errorHandler } from '../error-response.tsx';
 import { badRequest, HttpError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
@@ -45,16 +46,7 @@ export const configPages = new Hono<AppEnv>().onError((err, c) => {
   if (!(err instanceof HttpError && err.code === 'host_unavailable') || c.req.header('HX-Request'))
     return errorHandler(c.var.deps.log)(err, c);
   const target = c.req.param('name') ?? '';
-  return c.html(
-    <NoWorkerPage
-      user={c.var.user!}
-      csrfToken={c.var.csrfToken}
-      pagePath={c.req.path}
-      target={target}
-      message={err.message}
-    />,
-    503,
-  );
+  return c.html(<NoWorkerPage {...pageOf(c)} target={target} message={err.message} />, 503);
 });
 
 /**
@@ -66,43 +58,24 @@ configPages
   .get('/configs', requireRole('viewer'), async (c) => {
     const rows = await c.var.deps.db.select().from(targets).orderBy(asc(targets.name));
     const names = rows.filter((r) => targetSpec.safeParse(r.spec).data?.configs).map((r) => r.name);
-    return c.html(
-      <ConfigTargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} targets={names} />,
-    );
+    return c.html(<ConfigTargetsPage {...pageOf(c)} targets={names} />);
   })
   .get('/targets/:name/configs', requireRole('viewer'), async (c) => {
     const t = await configTarget(c.var.deps, c.req.param('name'));
     const items = await listConfigs(c.var.deps, t);
-    return c.html(
-      <ConfigListPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
-        target={t.name}
-        items={items}
-      />,
-    );
+    return c.html(<ConfigListPage {...pageOf(c)} target={t.name} items={items} />);
   })
   .get('/targets/:name/configs/file', requireRole('viewer'), async (c) => {
     const t = await configTarget(c.var.deps, c.req.param('name'));
     const f = await readConfig(c.var.deps, t, pathOf(c.req.query('path')));
     const file = { ...f, target: t.name, driftDiff: await driftDiff(c.var.deps, t, f) };
-    return c.html(<ConfigFilePage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} file={file} />);
+    return c.html(<ConfigFilePage {...pageOf(c)} file={file} />);
   })
   .get('/targets/:name/configs/history', requireRole('viewer'), async (c) => {
     const t = await configTarget(c.var.deps, c.req.param('name'));
     const file = pathOf(c.req.query('path'));
     const versions = await configHistory(c.var.deps, t, file);
-    return c.html(
-      <ConfigHistoryPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
-        target={t.name}
-        path={file}
-        versions={versions}
-      />,
-    );
+    return c.html(<ConfigHistoryPage {...pageOf(c)} target={t.name} path={file} versions={versions} />);
   })
   .post('/ui/configs/preview', requireRole('admin'), async (c) => {
     const field = await formOf(c.req);

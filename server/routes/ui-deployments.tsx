@@ -5,6 +5,7 @@ import { maskRepoUrl } from '../../jobs/lib/repo-credential.ts';
 import { targetSpec } from '../../jobs/lib/targets.ts';
 import { DeploymentsPage, type DeployTargetView } from '../../views/deployments.tsx';
 import type { AppDeps, AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { deploymentHistory, liveReleaseOf, rollbackChoices } from '../deployment-service.ts';
 import { requireRole } from '../middleware.ts';
 import { startJob } from './ui-targets.tsx';
@@ -35,9 +36,7 @@ async function deployTargets(deps: AppDeps, only: string | undefined): Promise<D
 export const deploymentPages = new Hono<AppEnv>()
   .get('/deployments', requireRole('viewer'), async (c) => {
     const list = await deployTargets(c.var.deps, c.req.query('target'));
-    return c.html(
-      <DeploymentsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} targets={list} />,
-    );
+    return c.html(<DeploymentsPage {...pageOf(c)} targets={list} />);
   })
   .post('/ui/deploy', requireRole('operator'), async (c) => {
     const form = await c.req.parseBody();

@@ -11,6 +11,7 @@ import {
   OlderFragment,
 } from '../../views/logs.tsx';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { HttpError, notFound } from '../errors.ts';
 import { readLogFollow, readLogPage, singleQuery } from '../log-service.ts';
 import { requireRole } from '../middleware.ts';
@@ -75,7 +76,7 @@ export const logPages = new Hono<AppEnv>()
         view.error = err.message;
       }
     }
-    return c.html(<LogsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} view={view} />);
+    return c.html(<LogsPage {...pageOf(c)} view={view} />);
   })
   .get('/fragments/targets/:name/logs/older', requireRole('viewer'), async (c) => {
     const name = c.req.param('name');

@@ -4,6 +4,7 @@ import { channelBody, toApiChannel } from '../../jobs/lib/notify-channels.ts';
 import notify, { notifyEvents } from '../../jobs/notify.ts';
 import { NewChannel, NotificationsPage } from '../../views/notifications.tsx';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { parseOr400 } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import {
@@ -46,9 +47,7 @@ export const notificationPages = new Hono<AppEnv>()
     const [channels, rules, deliveries] = await Promise.all([listChannels(db), listRules(db), recentDeliveries(db)]);
     return c.html(
       <NotificationsPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
+        {...pageOf(c)}
         channels={channels.map(toApiChannel)}
         rules={rules.map(toApiRule)}
         deliveries={deliveries.map(toApiDelivery)}

@@ -8,6 +8,7 @@ import { jobTitle } from '../../views/job-title.ts';
 import { SchedulesPage, type ScheduleView } from '../../views/schedules.tsx';
 import type { SessionUser } from '../auth/sessions.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { badRequest } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import {
@@ -82,9 +83,7 @@ export const schedulePages = new Hono<AppEnv>()
     ]);
     return c.html(
       <SchedulesPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
+        {...pageOf(c)}
         schedules={await scheduleViews(deps, c.var.user!, rows)}
         scripts={scripts.map((s) => s.name)}
         targets={targetRows.map((t) => t.name)}

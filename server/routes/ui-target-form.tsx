@@ -8,6 +8,7 @@ import { EnvRow, LogRow, TargetForm, TargetFormPage } from '../../views/target-f
 import { TargetImportPage } from '../../views/target-import.tsx';
 import type { TargetFormMode, TargetFormValues } from '../../views/types.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { notFound, toHttpError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 import { envFromValues, issuesByPath, specFromValues, valuesFromBody, valuesFromSpec } from '../target-form.ts';
@@ -73,46 +74,22 @@ async function saveFromForm(
 export const targetFormPages = new Hono<AppEnv>()
   .get('/targets/new', requireRole('admin'), (c) =>
     c.html(
-      <TargetFormPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
-        s={{ values: empty, errors: {} }}
-        mode={{ kind: 'create', secretsFrom: null }}
-      />,
+      <TargetFormPage {...pageOf(c)} s={{ values: empty, errors: {} }} mode={{ kind: 'create', secretsFrom: null }} />,
     ),
   )
-  .get('/targets/import', requireRole('admin'), (c) =>
-    c.html(<TargetImportPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} />),
-  )
+  .get('/targets/import', requireRole('admin'), (c) => c.html(<TargetImportPage {...pageOf(c)} />))
   .get('/targets/:name/edit', requireRole('admin'), async (c) => {
     const name = c.req.param('name');
     const values = await storedValues(c.var.deps, name);
     const mode: TargetFormMode = { kind: 'edit', secretsFrom: name };
-    return c.html(
-      <TargetFormPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
-        s={{ values, errors: {} }}
-        mode={mode}
-      />,
-    );
+    return c.html(<TargetFormPage {...pageOf(c)} s={{ values, errors: {} }} mode={mode} />);
   })
   .get('/targets/:name/duplicate', requireRole('admin'), async (c) => {
     const name = c.req.param('name');
     const stored = await storedValues(c.var.deps, name);
     const values = { ...stored, fields: { ...stored.fields, name: `${name}-copy`.slice(0, 63) } };
     const mode: TargetFormMode = { kind: 'duplicate', secretsFrom: name };
-    return c.html(
-      <TargetFormPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
-        s={{ values, errors: {} }}
-        mode={mode}
-      />,
-    );
+    return c.html(<TargetFormPage {...pageOf(c)} s={{ values, errors: {} }} mode={mode} />);
   })
   .get('/targets/:name/export.json', requireRole('viewer'), async (c) => {
     const name = c.req.param('name');

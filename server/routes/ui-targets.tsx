@@ -8,6 +8,7 @@ import { CertificatesPage } from '../../views/certificates.tsx';
 import { TargetPage } from '../../views/target-page.tsx';
 import { Overview, TargetRow, TargetsPage } from '../../views/targets.tsx';
 import type { AppEnv } from '../context.ts';
+import { pageOf } from '../context.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { resolveRequest, submitJob } from '../job-service.ts';
 import { requireRole } from '../middleware.ts';
@@ -30,9 +31,7 @@ export async function startJob(c: { var: AppEnv['Variables']; header(k: string, 
 export const targetPages = new Hono<AppEnv>()
   .get('/targets', requireRole('viewer'), async (c) => {
     const { hosts, rows } = await overviewViews(c.var.deps);
-    return c.html(
-      <TargetsPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} hosts={hosts} rows={rows} />,
-    );
+    return c.html(<TargetsPage {...pageOf(c)} hosts={hosts} rows={rows} />);
   })
   .get('/fragments/overview', requireRole('viewer'), async (c) => {
     const { hosts, rows } = await overviewViews(c.var.deps);
@@ -48,9 +47,7 @@ export const targetPages = new Hono<AppEnv>()
     const [row] = (await overviewViews(c.var.deps, name)).rows;
     if (!row) throw notFound('target');
     const restarts = await restartViews(c.var.deps, name);
-    return c.html(
-      <TargetPage user={c.var.user!} csrfToken={c.var.csrfToken} pagePath={c.req.path} row={row} restarts={restarts} />,
-    );
+    return c.html(<TargetPage {...pageOf(c)} row={row} restarts={restarts} />);
   })
   .post('/ui/targets', requireRole('admin'), async (c) => {
     // A JSON document (the import page): an export carries its name, which the form's name overrides.
@@ -78,15 +75,7 @@ export const targetPages = new Hono<AppEnv>()
   .get('/certificates', requireRole('viewer'), async (c) => {
     const certificates = (await listCertificates(c.var.deps.db)).map((r) => toApiCertificate(r));
     const tlsTargets = await tlsTargetNames(c.var.deps.db);
-    return c.html(
-      <CertificatesPage
-        user={c.var.user!}
-        csrfToken={c.var.csrfToken}
-        pagePath={c.req.path}
-        certificates={certificates}
-        tlsTargets={tlsTargets}
-      />,
-    );
+    return c.html(<CertificatesPage {...pageOf(c)} certificates={certificates} tlsTargets={tlsTargets} />);
   })
   .post('/ui/cert-reload', requireRole('operator'), async (c) => {
     const form = await c.req.parseBody();

@@ -20,8 +20,6 @@ export interface StatusPublisherOptions {
   onSample?: (sample: TargetSample) => Promise<void>;
 }
 
-const ignoreError = () => {};
-
 /** How long a stopping worker waits for a sample under way before it gives up the lock. */
 const STOP_WAIT_MS = 1000;
 
@@ -97,16 +95,15 @@ export function startStatusPublisher(db: Db, o: StatusPublisherOptions): { stop(
 
   async function lead(): Promise<pg.PoolClient | null> {
     if (conn) return conn;
+    // Its pool gives each connection an error listener (survivingConnectionErrors): a broken one is
+    // noticed by the next query, which drops it.
     const c = await db.$client.connect();
-    c.on('error', ignoreError); // a broken connection is noticed by the next query, which drops it
     const won = await tryPublisherLock(c, o.host).catch(() => null);
     if (won && !stopped) {
       o.log.info({ host: o.host }, 'publishing host status');
       conn = c;
       return c;
     }
-    // A lost race goes back to the pool as it came: a listener left on it would pile up every interval.
-    if (won === false) c.off('error', ignoreError);
     c.release(won !== false); // a broken connection, or a lock won too late: closed, not pooled
     return null;
   }
