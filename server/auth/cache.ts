@@ -184,3 +184,15 @@ export class AuthCache {
     this.clear();
   }
 }
+
+/** Begins a check's read and runs or joins it on `cache`, or just runs it without one; `since` goes to `set`. */
+export async function readCheck<T>(
+  cache: AuthCache | undefined,
+  kind: CacheKind,
+  id: string,
+  read: () => Promise<T>,
+): Promise<{ since: number; loaded: T }> {
+  if (!cache) return { since: -1, loaded: await read() };
+  const since = cache.begin();
+  return { since, loaded: await cache.shared(kind, id, since, read) };
+}

@@ -2,7 +2,7 @@ import { and, eq, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { prepared } from '../../db/prepared.ts';
 import { sessions } from '../../db/schema.ts';
-import type { AuthCache } from './cache.ts';
+import { type AuthCache, readCheck } from './cache.ts';
 import { hashSecret, randomString, secretMatches, splitToken } from './secrets.ts';
 
 /** Lucia's session design: the cookie holds `id.secret`, the database only SHA-256(secret). */
@@ -99,10 +99,7 @@ export async function validateSession(
   const ends = (s: CachedSession) => Math.min(s.lastActiveAt + policy.idleMs, s.createdAt + policy.maxAgeMs);
   let s = cache?.get<CachedSession>('session', parts.id);
   if (!s || ends(s) < now) {
-    const since = cache?.begin() ?? -1;
-    const loaded = await (cache
-      ? cache.shared('session', parts.id, since, () => loadSession(db, parts.id))
-      : loadSession(db, parts.id));
+    const { since, loaded } = await readCheck(cache, 'session', parts.id, () => loadSession(db, parts.id));
     if (!loaded) return { ended: 'gone' };
     s = loaded;
     if (secretMatches(parts.secret, s.secretHash) && ends(s) >= now)

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { prepared } from '../../db/prepared.ts';
 import { apiTokens } from '../../db/schema.ts';
-import type { AuthCache } from './cache.ts';
+import { type AuthCache, readCheck } from './cache.ts';
 import { hashSecret, randomString, secretMatches, splitToken } from './secrets.ts';
 import type { SessionUser } from './sessions.ts';
 
@@ -81,10 +81,7 @@ export async function validateApiToken(db: Db, token: string, cache?: AuthCache)
   if (!parts) return null;
   let t = cache?.get<CachedToken>('token', parts.id);
   if (!t) {
-    const since = cache?.begin() ?? -1;
-    const loaded = await (cache
-      ? cache.shared('token', parts.id, since, () => loadToken(db, parts.id))
-      : loadToken(db, parts.id));
+    const { since, loaded } = await readCheck(cache, 'token', parts.id, () => loadToken(db, parts.id));
     if (!loaded) return null;
     t = loaded.token;
     cache?.set('token', parts.id, t.user.id, t, since, loaded.expiresAt);
